@@ -1,0 +1,207 @@
+"""The command line: ``aelab <step> ...``, one subcommand per pipeline step.
+
+Each subcommand parses its arguments, reads params.yaml through
+:mod:`aelab.config` and hands off to a plain function. The workflow files
+(Snakefile, dvc.yaml) call these subcommands and nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import torch
+
+from aelab.config import load_params
+from aelab.errors import AelabError
+
+log = logging.getLogger("aelab")
+
+FIGURES = ("reconstructions", "error-vs-code-size", "codes-2d")
+
+
+def _setup_logging(log_file: str | None, verbose: bool) -> None:
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file:
+        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_file, mode="w"))
+    for handler in handlers:
+        handler.setFormatter(fmt)
+    root = logging.getLogger()
+    root.handlers[:] = handlers
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+def cmd_fetch(args: argparse.Namespace) -> None:
+    from aelab.data import download, mnist
+
+    params = load_params(args.params)
+    offline = download.offline_mirror(params["data"]["offline_mirror"])
+    for remote in mnist.FILES.values():
+        download.fetch(
+            remote,
+            args.out,
+            params["data"]["mnist"]["mirrors"],
+            offline=offline,
+            dataset="mnist",
+        )
+
+
+def cmd_prepare(args: argparse.Namespace) -> None:
+    from aelab.data import mnist
+
+    params = load_params(args.params)
+    mnist.prepare(args.raw, args.out, params["data"]["mnist"]["max_train_images"])
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from aelab.training.job import train_model
+
+    params = load_params(args.params)
+    if args.latent not in params["sweep"]["latent_sizes"]:
+        log.warning(
+            "latent size %d is not in sweep.latent_sizes %s",
+            args.latent,
+            params["sweep"]["latent_sizes"],
+        )
+    train_model(params, args.model, args.latent, args.train, args.out)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    from aelab.evaluate.job import evaluate_model
+
+    params = load_params(args.params)
+    evaluate_model(
+        args.model_file,
+        args.train,
+        args.test,
+        args.metrics,
+        args.codes,
+        params["evaluate"]["n_reconstructions"],
+    )
+
+
+def cmd_collect(args: argparse.Namespace) -> None:
+    from aelab.evaluate.collect import collect
+
+    params = load_params(args.params)
+    collect(params, args.metrics_dir, args.table, args.summary)
+
+
+def cmd_plot(args: argparse.Namespace) -> None:
+    from aelab.figures import codes_2d, error_vs_code_size, reconstructions
+
+    params = load_params(args.params)
+    figures = params["figures"]
+    if args.figure == "reconstructions":
+        reconstructions.draw(
+            args.test,
+            args.codes_dir,
+            figures["reconstructions"]["models"],
+            figures["reconstructions"]["latent_size"],
+            args.out,
+        )
+    elif args.figure == "error-vs-code-size":
+        error_vs_code_size.draw(
+            args.table, args.out, args.data_out or Path(args.out).with_suffix(".csv")
+        )
+    else:
+        codes_2d.draw(
+            args.codes_dir,
+            figures["codes_2d"]["models"],
+            figures["codes_2d"]["max_points"],
+            args.out,
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aelab",
+        description="Autoencoders against PCA, after Hinton & Salakhutdinov (2006).",
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--params", default="params.yaml", help="parameter file (default: params.yaml)"
+    )
+    common.add_argument("--log", metavar="FILE", help="also write the log to FILE")
+    common.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="CPU threads for torch (default: torch's own choice)",
+    )
+    common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    steps = parser.add_subparsers(dest="step", required=True, metavar="STEP")
+
+    p = steps.add_parser("fetch", parents=[common], help="download MNIST, verified")
+    p.add_argument("--out", default="data/mnist/raw", help="folder for the files")
+    p.set_defaults(func=cmd_fetch)
+
+    p = steps.add_parser("prepare", parents=[common], help="IDX files to arrays")
+    p.add_argument("--raw", default="data/mnist/raw")
+    p.add_argument("--out", default="data/mnist/prepared")
+    p.set_defaults(func=cmd_prepare)
+
+    p = steps.add_parser("train", parents=[common], help="fit one model")
+    p.add_argument("--model", required=True, help="a model name from params.yaml")
+    p.add_argument("--latent", required=True, type=_positive, help="code size")
+    p.add_argument("--train", default="data/mnist/prepared/train.npz")
+    p.add_argument("--out", required=True, help="model file to write (.pt)")
+    p.set_defaults(func=cmd_train)
+
+    p = steps.add_parser("evaluate", parents=[common], help="measure one model")
+    p.add_argument("--model-file", required=True)
+    p.add_argument("--train", default="data/mnist/prepared/train.npz")
+    p.add_argument("--test", default="data/mnist/prepared/test.npz")
+    p.add_argument("--metrics", required=True, help="JSON file to write")
+    p.add_argument("--codes", required=True, help="npz file to write")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = steps.add_parser("collect", parents=[common], help="one table of metrics")
+    p.add_argument("--metrics-dir", default="results/mnist/metrics")
+    p.add_argument("--table", default="results/mnist/metrics.csv")
+    p.add_argument("--summary", default="results/mnist/metrics.json")
+    p.set_defaults(func=cmd_collect)
+
+    p = steps.add_parser("plot", parents=[common], help="draw one figure")
+    p.add_argument("figure", choices=FIGURES)
+    p.add_argument("--out", required=True, help="PNG file to write")
+    p.add_argument("--test", default="data/mnist/prepared/test.npz")
+    p.add_argument("--codes-dir", default="results/mnist/codes")
+    p.add_argument("--table", default="results/mnist/metrics.csv")
+    p.add_argument("--data-out", help="CSV of the plotted values (error-vs-code-size)")
+    p.set_defaults(func=cmd_plot)
+    return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.log, args.verbose)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        args.func(args)
+    except AelabError as err:
+        log.error("%s", err)
+        return 1
+    except KeyboardInterrupt:
+        log.error("interrupted; no partial output was kept")
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

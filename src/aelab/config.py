@@ -1,0 +1,181 @@
+"""Loading and validating params.yaml against the project's JSON schema.
+
+Every step and both workflow front ends read parameters through
+:func:`load_params`, so they all see the same values, with the same defaults
+filled in, and a bad file fails the same way everywhere: one message naming
+the file, the key and the value, and saying what was expected.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from aelab.errors import AelabError
+
+SCHEMA_RESOURCE = "params.schema.yaml"
+
+
+@cache
+def schema() -> dict[str, Any]:
+    """The parameter schema (shipped inside the package)."""
+    text = resources.files("aelab").joinpath(SCHEMA_RESOURCE).read_text()
+    return yaml.safe_load(text)
+
+
+def load_params(path: str | os.PathLike = "params.yaml") -> dict[str, Any]:
+    """Read, validate and complete a parameter file.
+
+    Parameters
+    ----------
+    path : path-like, default "params.yaml"
+        The YAML file to read.
+
+    Returns
+    -------
+    dict
+        The parameters with every default filled in.
+
+    Raises
+    ------
+    AelabError
+        If the file is missing, is not YAML, breaks the schema, or names a
+        model in ``sweep.models`` or ``figures`` that ``models`` lacks.
+    """
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise AelabError(
+            f"{path}: parameter file not found. Run from the project root, "
+            "or pass --params with the path of your params.yaml."
+        ) from None
+    except yaml.YAMLError as err:
+        raise AelabError(f"{path}: not valid YAML: {err}") from None
+    return validate_params(raw if raw is not None else {}, source=str(path))
+
+
+def validate_params(raw: Any, source: str = "params.yaml") -> dict[str, Any]:
+    """Validate an already parsed parameter mapping and fill its defaults."""
+    params = copy.deepcopy(raw)
+    validator = jsonschema.Draft202012Validator(schema())
+    errors = sorted(validator.iter_errors(params), key=_error_depth)
+    if errors:
+        raise AelabError(_describe(errors[0], source))
+    _fill_defaults(params, schema(), validator)
+    _check_model_names(params, source)
+    return params
+
+
+def model_settings(params: dict[str, Any], model: str) -> dict[str, Any]:
+    """The settings of one model, by the name used in ``sweep.models``."""
+    try:
+        return params["models"][model]
+    except KeyError:
+        known = ", ".join(sorted(params["models"]))
+        raise AelabError(
+            f"model '{model}' is not defined under 'models' in params.yaml "
+            f"(defined: {known})."
+        ) from None
+
+
+def _error_depth(error: jsonschema.ValidationError) -> tuple[int, str]:
+    # The deepest error is the most specific ("-3 is less than 1" rather than
+    # "the sweep is invalid"), so it is the one worth showing.
+    return (-len(error.absolute_path), error.message)
+
+
+def _key_name(path: Any) -> str:
+    name = ""
+    for part in path:
+        name += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return name.lstrip(".") or "(top level)"
+
+
+def _describe(error: jsonschema.ValidationError, source: str) -> str:
+    key = _key_name(error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        hint = f" Allowed keys here: {', '.join(allowed)}." if allowed else ""
+        return f"{source}: key '{key}': {error.message}.{hint}"
+    detail = error.schema.get("description", "")
+    hint = f" ({detail.strip()})" if detail else ""
+    return (
+        f"{source}: key '{key}': {error.message}{hint}. "
+        "Fix this value in the parameter file."
+    )
+
+
+def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    ref = node.get("$ref")
+    if ref is None:
+        return node
+    target: Any = root
+    for part in ref.removeprefix("#/").split("/"):
+        target = target[part]
+    return target
+
+
+def _fill_defaults(instance: Any, node: dict[str, Any], validator: Any) -> None:
+    """Insert schema defaults for missing keys, walking nested objects."""
+    node = _resolve(node, validator.schema)
+    if not isinstance(instance, dict):
+        return
+    for key, sub in node.get("properties", {}).items():
+        sub = _resolve(sub, validator.schema)
+        if key not in instance and "default" in sub:
+            instance[key] = copy.deepcopy(sub["default"])
+        if key in instance:
+            _fill_defaults(instance[key], sub, validator)
+    extra = node.get("additionalProperties")
+    if isinstance(extra, dict):
+        known = node.get("properties", {})
+        for key, value in instance.items():
+            if key not in known:
+                _fill_defaults(value, extra, validator)
+    for branch in node.get("allOf", []):
+        if "if" in branch and validator.evolve(schema=branch["if"]).is_valid(
+            instance
+        ):
+            _fill_defaults(instance, branch["then"], validator)
+
+
+def _check_model_names(params: dict[str, Any], source: str) -> None:
+    """Cross-key checks that a JSON schema cannot express."""
+    defined = params["models"]
+    swept = params["sweep"]["models"]
+    for index, name in enumerate(swept):
+        if name not in defined:
+            raise AelabError(
+                f"{source}: key 'sweep.models[{index}]': unknown model '{name}'. "
+                f"Use one defined under 'models' ({', '.join(sorted(defined))}), "
+                "or define it there."
+            )
+    for figure in ("reconstructions", "codes_2d"):
+        for index, name in enumerate(params["figures"][figure]["models"]):
+            if name not in swept:
+                raise AelabError(
+                    f"{source}: key 'figures.{figure}.models[{index}]': model "
+                    f"'{name}' is not in sweep.models ({', '.join(swept)}). "
+                    "Add it to the sweep or remove it from the figure."
+                )
+    sizes = params["sweep"]["latent_sizes"]
+    size = params["figures"]["reconstructions"]["latent_size"]
+    if size not in sizes:
+        raise AelabError(
+            f"{source}: key 'figures.reconstructions.latent_size': {size} is not "
+            f"one of sweep.latent_sizes {sizes}. Add it to the sweep or pick a "
+            "swept size."
+        )
+    if 2 not in sizes:
+        raise AelabError(
+            f"{source}: key 'sweep.latent_sizes': the figure of 2-D codes needs "
+            "latent size 2 in the sweep. Add 2 to sweep.latent_sizes."
+        )

@@ -1,0 +1,183 @@
+"""MNIST: the four IDX files, their parsing and the prepared arrays.
+
+The IDX format: a 4-byte magic number (two zero bytes, a type code, the
+number of dimensions), one big-endian uint32 per dimension, then the data.
+MNIST uses unsigned bytes (type code 0x08): images of shape (n, 28, 28) and
+labels of shape (n,).
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from aelab.data.download import GZIP_MAGIC, RemoteFile
+from aelab.errors import AelabError
+from aelab.fileio import write_npz
+
+log = logging.getLogger(__name__)
+
+FILES = {
+    "train_images": RemoteFile(
+        "train-images-idx3-ubyte.gz",
+        "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    ),
+    "train_labels": RemoteFile(
+        "train-labels-idx1-ubyte.gz",
+        "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    ),
+    "test_images": RemoteFile(
+        "t10k-images-idx3-ubyte.gz",
+        "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    ),
+    "test_labels": RemoteFile(
+        "t10k-labels-idx1-ubyte.gz",
+        "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    ),
+}
+UBYTE = 0x08
+PIXELS = 28 * 28
+REFETCH = "Delete it and run the fetch step again."
+
+
+def read_idx(path: str | os.PathLike, ndim: int) -> np.ndarray:
+    """Read an unsigned-byte IDX file, gzip-compressed or not.
+
+    Parameters
+    ----------
+    path : path-like
+        The file; gzip data is recognised by its magic bytes, whatever the
+        file's name.
+    ndim : int
+        The number of dimensions expected (3 for images, 1 for labels).
+
+    Returns
+    -------
+    ndarray of uint8 with ``ndim`` dimensions
+
+    Raises
+    ------
+    AelabError
+        If the file is empty, truncated, corrupt, of another type, or its
+        header counts more or fewer values than it holds.
+    """
+    path = Path(path)
+    raw = path.read_bytes()
+    if not raw:
+        raise AelabError(f"{path}: the file is empty. {REFETCH}")
+    if raw[:2] == GZIP_MAGIC:
+        try:
+            raw = gzip.decompress(raw)
+        except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+            raise AelabError(
+                f"{path}: this file is gzip-compressed but its data is cut short "
+                f"or corrupt ({err}). {REFETCH}"
+            ) from None
+
+    header_size = 4 + 4 * ndim
+    if len(raw) < header_size:
+        raise AelabError(
+            f"{path}: {len(raw)} bytes is shorter than an IDX header with "
+            f"{ndim} dimension(s) ({header_size} bytes). {REFETCH}"
+        )
+    zero, dtype, dims = struct.unpack(">HBB", raw[:4])
+    if zero != 0 or dtype != UBYTE or dims != ndim:
+        raise AelabError(
+            f"{path}: not an unsigned-byte IDX file with {ndim} dimension(s) "
+            f"(magic number {raw[:4].hex()}, expected 0000{UBYTE:02x}{ndim:02x}). "
+            f"{REFETCH}"
+        )
+    shape = struct.unpack(f">{ndim}I", raw[4:header_size])
+    item_size = int(np.prod(shape[1:]))
+    present = len(raw) - header_size
+    if present != shape[0] * item_size:
+        raise AelabError(
+            f"{path}: the header counts {shape[0]} items of {item_size} byte(s) "
+            f"but the file holds {present / item_size:g} ({present} bytes after "
+            f"the header). {REFETCH}"
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(shape)
+
+
+def load_split(raw_dir: str | os.PathLike, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """Images and labels of one split ("train" or "test"), validated.
+
+    Returns
+    -------
+    images : ndarray of float32, shape (n, 784), values in [0, 1]
+    labels : ndarray of uint8, shape (n,), values 0-9
+    """
+    raw_dir = Path(raw_dir)
+    images_path = raw_dir / FILES[f"{split}_images"].name
+    labels_path = raw_dir / FILES[f"{split}_labels"].name
+    images = read_idx(images_path, ndim=3)
+    labels = read_idx(labels_path, ndim=1)
+
+    if images.shape[1:] != (28, 28):
+        raise AelabError(
+            f"{images_path}: images are {images.shape[1]}x{images.shape[2]}, "
+            f"MNIST's are 28x28. {REFETCH}"
+        )
+    if len(images) != len(labels):
+        raise AelabError(
+            f"{images_path} holds {len(images)} images but {labels_path} holds "
+            f"{len(labels)} labels. {REFETCH}"
+        )
+    bad = np.flatnonzero(labels > 9)
+    if bad.size:
+        raise AelabError(
+            f"{labels_path}: label {labels[bad[0]]} at index {bad[0]} is outside "
+            f"0-9 ({bad.size} such labels in {len(labels)}). {REFETCH}"
+        )
+    pixels = images.reshape(len(images), PIXELS).astype(np.float32) / 255.0
+    return pixels, labels.copy()
+
+
+def prepare(
+    raw_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    max_train_images: int | None = None,
+) -> dict[str, int]:
+    """Write ``train.npz`` and ``test.npz`` (images, labels) into ``out_dir``.
+
+    Returns the number of images written per split.
+    """
+    counts = {}
+    for split in ("train", "test"):
+        images, labels = load_split(raw_dir, split)
+        if split == "train" and max_train_images is not None:
+            images, labels = images[:max_train_images], labels[:max_train_images]
+        path = Path(out_dir) / f"{split}.npz"
+        write_npz(path, images=images, labels=labels)
+        log.info("%s: %d images of %d pixels in [0, 1]", path, *images.shape)
+        counts[split] = len(images)
+    return counts
+
+
+def load_prepared(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """Read a prepared split: float32 images (n, 784) and uint8 labels (n,)."""
+    path = Path(path)
+    try:
+        with np.load(path) as data:
+            images, labels = data["images"], data["labels"]
+    except FileNotFoundError:
+        raise AelabError(
+            f"{path}: prepared data not found. Run the prepare step first."
+        ) from None
+    except (OSError, ValueError, KeyError) as err:
+        raise AelabError(
+            f"{path}: not a readable prepared data file ({err}). Delete it and "
+            "run the prepare step again."
+        ) from None
+    if images.ndim != 2 or images.shape[1] != PIXELS or len(images) != len(labels):
+        raise AelabError(
+            f"{path}: expected images of shape (n, {PIXELS}) and n labels, found "
+            f"{images.shape} and {labels.shape}. Run the prepare step again."
+        )
+    return images, labels

@@ -1,0 +1,46 @@
+"""The paper's figure of 2-D codes: test digits placed by each model's code."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from aelab.figures.common import load_codes, plt, save
+
+
+def draw(
+    codes_dir: str | os.PathLike,
+    models: Sequence[str],
+    max_points: int,
+    out_path: str | os.PathLike,
+) -> None:
+    """Side-by-side scatter plots of 2-D test codes, coloured by digit class."""
+    fig, axes = plt.subplots(
+        1, len(models), figsize=(4.5 * len(models), 4.5), squeeze=False
+    )
+    cmap = plt.get_cmap("tab10")
+    for ax, model in zip(axes[0], models, strict=True):
+        data = load_codes(Path(codes_dir) / model / "latent-2.npz")
+        codes = data["codes"][:max_points]
+        labels = data["labels"][:max_points]
+        for digit in np.unique(labels):
+            mine = labels == digit
+            ax.scatter(
+                codes[mine, 0],
+                codes[mine, 1],
+                s=3,
+                color=cmap(int(digit)),
+                label=str(digit),
+                alpha=0.7,
+                linewidths=0,
+            )
+        ax.set_title(f"{model}: 2-D codes of {len(codes)} test digits", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0, -1].legend(
+        title="digit", markerscale=4, fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5)
+    )
+    save(fig, out_path)

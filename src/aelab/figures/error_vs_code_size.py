@@ -1,0 +1,51 @@
+"""Squared error per image on the test set against code size, one line per model."""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+
+from aelab.evaluate.job import PAPER_TEST_ERRORS
+from aelab.fileio import atomic_output
+from aelab.figures.common import plt, save
+
+
+def draw(
+    table_path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    data_path: str | os.PathLike,
+) -> pd.DataFrame:
+    """Plot the collected table's test errors; write the plotted data as CSV.
+
+    The paper's two 30-D figures (PCA 13.87, pretrained deep autoencoder
+    3.00) are drawn as reference marks.
+    """
+    table = pd.read_csv(table_path)
+    test = table[table["split"] == "test"].sort_values(["model", "latent_size"])
+    plotted = test[["model", "latent_size", "squared_error"]]
+    with atomic_output(data_path) as tmp:
+        plotted.to_csv(tmp, index=False, float_format="%.6f")
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for model, rows in plotted.groupby("model", sort=False):
+        ax.plot(rows["latent_size"], rows["squared_error"], marker="o", label=model)
+    for (model, size), error in PAPER_TEST_ERRORS.items():
+        ax.plot(size, error, marker="*", color="black", markersize=10, linestyle="")
+        ax.annotate(
+            f"paper {model} {error:.2f}",
+            (size, error),
+            textcoords="offset points",
+            xytext=(6, 4),
+            fontsize=7,
+        )
+    ax.set_xscale("log")
+    sizes = sorted(plotted["latent_size"].unique())
+    ax.set_xticks(sizes, [str(s) for s in sizes])
+    ax.set_xlabel("code size (latent dimensions)")
+    ax.set_ylabel("squared error per image (test)")
+    ax.set_title("MNIST reconstruction error against code size", fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    save(fig, out_path)
+    return plotted

@@ -1,0 +1,117 @@
+"""The training loop shared by every autoencoder.
+
+The training images live on the device as one tensor; each epoch draws a
+random permutation there and slices mini-batches from it, so no DataLoader
+and no host-device copies run per batch. The loss is summed on the device
+and read back once per epoch.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import Any
+
+import torch
+
+from aelab.errors import AelabError
+from aelab.models.autoencoder import Autoencoder
+
+log = logging.getLogger(__name__)
+
+
+def pick_device(name: str) -> torch.device:
+    """The torch device for a ``compute.device`` value ("auto" prefers CUDA)."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise AelabError(
+            f"compute.device is '{name}' but torch sees no CUDA device. "
+            "Set compute.device to auto or cpu in params.yaml."
+        )
+    return torch.device(name)
+
+
+def make_optimizer(
+    model: torch.nn.Module, settings: dict[str, Any]
+) -> torch.optim.Optimizer:
+    if settings["optimizer"] == "sgd":
+        return torch.optim.SGD(
+            model.parameters(), lr=settings["learning_rate"], momentum=0.9
+        )
+    return torch.optim.Adam(model.parameters(), lr=settings["learning_rate"])
+
+
+def train(
+    model: Autoencoder,
+    images: torch.Tensor,
+    settings: dict[str, Any],
+    seed: int,
+    name: str = "autoencoder",
+) -> list[dict[str, float]]:
+    """Train ``model`` in place on ``images`` of shape (n, n_pixels).
+
+    Parameters
+    ----------
+    model : Autoencoder
+        Already on the same device as ``images``.
+    images : Tensor of shape (n, n_pixels)
+        The whole training set, resident on the device.
+    settings : dict
+        The model's entry in params.yaml (loss, optimizer, learning_rate,
+        batch_size, epochs).
+    seed : int
+        Seeds the batch order.
+    name : str
+        Used in log lines and error messages.
+
+    Returns
+    -------
+    list of dict
+        One record per epoch: epoch, loss (mean per image), seconds.
+
+    Raises
+    ------
+    AelabError
+        If the loss becomes NaN or infinite; no model should be saved then.
+    """
+    optimizer = make_optimizer(model, settings)
+    generator = torch.Generator(device=images.device).manual_seed(seed)
+    n_images, batch_size = len(images), settings["batch_size"]
+    history = []
+
+    for epoch in range(1, settings["epochs"] + 1):
+        start = time.perf_counter()
+        model.train()
+        order = torch.randperm(n_images, device=images.device, generator=generator)
+        loss_sum = torch.zeros((), device=images.device)
+
+        for first in range(0, n_images, batch_size):
+            batch = images[order[first : first + batch_size]]  # (b, n_pixels)
+            loss = model.loss(batch, settings["loss"])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.detach() * len(batch)
+
+        # One host sync per epoch: the summed loss.
+        mean_loss = loss_sum.item() / n_images
+        seconds = time.perf_counter() - start
+        if not math.isfinite(mean_loss):
+            raise AelabError(
+                f"{name}: the training loss became {mean_loss} in epoch {epoch}. "
+                "No model was written. Lower models.<name>.learning_rate in "
+                "params.yaml and run again."
+            )
+        history.append({"epoch": epoch, "loss": mean_loss, "seconds": seconds})
+        log.info(
+            "%s: epoch %d/%d  loss %.3f  %.1f s  %.0f images/s",
+            name,
+            epoch,
+            settings["epochs"],
+            mean_loss,
+            seconds,
+            n_images / seconds,
+        )
+    return history
