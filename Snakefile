@@ -2,7 +2,6 @@
 # logic lives in the package under src/. Run `snakemake --cores N`.
 
 from aelab.config import load_params
-from aelab.data.mnist import FILES as MNIST_FILES
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -20,6 +19,7 @@ config.update(load_params("params.yaml"))
 
 MODELS = config["sweep"]["models"]
 LATENT_SIZES = config["sweep"]["latent_sizes"]
+MNIST_FILES = [entry["name"] for entry in config["data"]["mnist"]["files"].values()]
 
 
 wildcard_constraints:
@@ -34,10 +34,10 @@ include: "workflow/rules/figures.smk"
 
 
 rule all:
+    default_target: True
     input:
         "results/mnist/metrics.csv",
         "results/mnist/metrics.json",
         "results/mnist/figures/reconstructions.png",
         "results/mnist/figures/error_vs_code_size.png",
         "results/mnist/figures/codes_2d.png",
-    default_target: True

@@ -12,8 +12,6 @@ import logging
 import sys
 from pathlib import Path
 
-import torch
-
 from aelab.config import load_params
 from aelab.errors import AelabError
 
@@ -40,7 +38,7 @@ def cmd_fetch(args: argparse.Namespace) -> None:
 
     params = load_params(args.params)
     offline = download.offline_mirror(params["data"]["offline_mirror"])
-    for remote in mnist.FILES.values():
+    for remote in mnist.remote_files(params["data"]["mnist"]["files"]).values():
         download.fetch(
             remote,
             args.out,
@@ -54,7 +52,9 @@ def cmd_prepare(args: argparse.Namespace) -> None:
     from aelab.data import mnist
 
     params = load_params(args.params)
-    mnist.prepare(args.raw, args.out, params["data"]["mnist"]["max_train_images"])
+    settings = params["data"]["mnist"]
+    names = {role: entry["name"] for role, entry in settings["files"].items()}
+    mnist.prepare(args.raw, args.out, settings["max_train_images"], names)
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -191,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _setup_logging(args.log, args.verbose)
     if args.threads:
+        import torch  # only the steps that compute need it; it is slow to import
+
         torch.set_num_threads(args.threads)
     try:
         args.func(args)

@@ -129,9 +129,12 @@ def _fill_defaults(instance: Any, node: dict[str, Any], validator: Any) -> None:
     if not isinstance(instance, dict):
         return
     for key, sub in node.get("properties", {}).items():
-        sub = _resolve(sub, validator.schema)
-        if key not in instance and "default" in sub:
-            instance[key] = copy.deepcopy(sub["default"])
+        # A default written beside a $ref wins over one inside the target.
+        target = _resolve(sub, validator.schema)
+        if key not in instance and ("default" in sub or "default" in target):
+            default = sub["default"] if "default" in sub else target["default"]
+            instance[key] = copy.deepcopy(default)
+        sub = target
         if key in instance:
             _fill_defaults(instance[key], sub, validator)
     extra = node.get("additionalProperties")

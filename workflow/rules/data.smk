@@ -1,8 +1,10 @@
 rule mnist_fetch:
     output:
-        [f"data/mnist/raw/{remote.name}" for remote in MNIST_FILES.values()],
+        expand("data/mnist/raw/{name}", name=MNIST_FILES),
     log:
         "logs/mnist/fetch.log",
+    params:
+        files=config["data"]["mnist"]["files"],
     shell:
         "aelab fetch --params params.yaml --out data/mnist/raw --log {log}"
 
@@ -13,10 +15,11 @@ rule mnist_prepare:
     output:
         train="data/mnist/prepared/train.npz",
         test="data/mnist/prepared/test.npz",
-    params:
-        max_train_images=config["data"]["mnist"]["max_train_images"],
     log:
         "logs/mnist/prepare.log",
+    params:
+        max_train_images=config["data"]["mnist"]["max_train_images"],
+        files=config["data"]["mnist"]["files"],
     shell:
         "aelab prepare --params params.yaml --raw data/mnist/raw "
         "--out data/mnist/prepared --log {log}"

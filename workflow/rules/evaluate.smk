@@ -6,11 +6,11 @@ rule model_evaluate:
     output:
         metrics="results/mnist/metrics/{model}/latent-{latent}.json",
         codes="results/mnist/codes/{model}/latent-{latent}.npz",
-    params:
-        n_reconstructions=config["evaluate"]["n_reconstructions"],
     log:
         "logs/mnist/evaluate/{model}/latent-{latent}.log",
     threads: 2
+    params:
+        n_reconstructions=config["evaluate"]["n_reconstructions"],
     shell:
         "aelab evaluate --params params.yaml --model-file {input.model} "
         "--train {input.train} --test {input.test} --metrics {output.metrics} "
@@ -27,10 +27,10 @@ rule metrics_collect:
     output:
         table="results/mnist/metrics.csv",
         summary="results/mnist/metrics.json",
-    params:
-        sweep=config["sweep"],
     log:
         "logs/mnist/collect.log",
+    params:
+        sweep=config["sweep"],
     shell:
         "aelab collect --params params.yaml --metrics-dir results/mnist/metrics "
         "--table {output.table} --summary {output.summary} --log {log}"

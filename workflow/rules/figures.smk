@@ -8,10 +8,10 @@ rule figure_reconstructions:
         ),
     output:
         "results/mnist/figures/reconstructions.png",
-    params:
-        figure=config["figures"]["reconstructions"],
     log:
         "logs/mnist/figures/reconstructions.log",
+    params:
+        figure=config["figures"]["reconstructions"],
     shell:
         "aelab plot reconstructions --params params.yaml --test {input.test} "
         "--codes-dir results/mnist/codes --out {output} --log {log}"
@@ -38,10 +38,10 @@ rule figure_codes_2d:
         ),
     output:
         "results/mnist/figures/codes_2d.png",
-    params:
-        figure=config["figures"]["codes_2d"],
     log:
         "logs/mnist/figures/codes_2d.log",
+    params:
+        figure=config["figures"]["codes_2d"],
     shell:
         "aelab plot codes-2d --params params.yaml --codes-dir results/mnist/codes "
         "--out {output} --log {log}"

@@ -3,12 +3,12 @@ rule model_train:
         "data/mnist/prepared/train.npz",
     output:
         "results/mnist/models/{model}/latent-{latent}.pt",
-    params:
-        settings=lambda wildcards: config["models"][wildcards.model],
-        compute=config["compute"],
     log:
         "logs/mnist/train/{model}/latent-{latent}.log",
     threads: 2
+    params:
+        settings=lambda wildcards: config["models"][wildcards.model],
+        compute=config["compute"],
     shell:
         "aelab train --params params.yaml --model {wildcards.model} "
         "--latent {wildcards.latent} --train {input} --out {output} "

@@ -23,27 +23,16 @@ from aelab.fileio import write_npz
 
 log = logging.getLogger(__name__)
 
-FILES = {
-    "train_images": RemoteFile(
-        "train-images-idx3-ubyte.gz",
-        "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-    ),
-    "train_labels": RemoteFile(
-        "train-labels-idx1-ubyte.gz",
-        "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-    ),
-    "test_images": RemoteFile(
-        "t10k-images-idx3-ubyte.gz",
-        "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-    ),
-    "test_labels": RemoteFile(
-        "t10k-labels-idx1-ubyte.gz",
-        "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-    ),
-}
+ROLES = ("train_images", "train_labels", "test_images", "test_labels")
 UBYTE = 0x08
 PIXELS = 28 * 28
 REFETCH = "Delete it and run the fetch step again."
+DEFAULT_NAMES = {
+    "train_images": "train-images-idx3-ubyte.gz",
+    "train_labels": "train-labels-idx1-ubyte.gz",
+    "test_images": "t10k-images-idx3-ubyte.gz",
+    "test_labels": "t10k-labels-idx1-ubyte.gz",
+}
 
 
 def read_idx(path: str | os.PathLike, ndim: int) -> np.ndarray:
@@ -105,17 +94,28 @@ def read_idx(path: str | os.PathLike, ndim: int) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(shape)
 
 
-def load_split(raw_dir: str | os.PathLike, split: str) -> tuple[np.ndarray, np.ndarray]:
+def remote_files(files: dict[str, dict[str, str]]) -> dict[str, RemoteFile]:
+    """The four files named in ``data.mnist.files`` of params.yaml, by role."""
+    return {role: RemoteFile(files[role]["name"], files[role]["sha256"]) for role in ROLES}
+
+
+def load_split(
+    raw_dir: str | os.PathLike, split: str, names: dict[str, str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Images and labels of one split ("train" or "test"), validated.
+
+    ``names`` maps each role (``ROLES``) to its file name inside ``raw_dir``;
+    the original MNIST names by default.
 
     Returns
     -------
     images : ndarray of float32, shape (n, 784), values in [0, 1]
     labels : ndarray of uint8, shape (n,), values 0-9
     """
+    names = names or DEFAULT_NAMES
     raw_dir = Path(raw_dir)
-    images_path = raw_dir / FILES[f"{split}_images"].name
-    labels_path = raw_dir / FILES[f"{split}_labels"].name
+    images_path = raw_dir / names[f"{split}_images"]
+    labels_path = raw_dir / names[f"{split}_labels"]
     images = read_idx(images_path, ndim=3)
     labels = read_idx(labels_path, ndim=1)
 
@@ -143,6 +143,7 @@ def prepare(
     raw_dir: str | os.PathLike,
     out_dir: str | os.PathLike,
     max_train_images: int | None = None,
+    names: dict[str, str] | None = None,
 ) -> dict[str, int]:
     """Write ``train.npz`` and ``test.npz`` (images, labels) into ``out_dir``.
 
@@ -150,7 +151,7 @@ def prepare(
     """
     counts = {}
     for split in ("train", "test"):
-        images, labels = load_split(raw_dir, split)
+        images, labels = load_split(raw_dir, split, names)
         if split == "train" and max_train_images is not None:
             images, labels = images[:max_train_images], labels[:max_train_images]
         path = Path(out_dir) / f"{split}.npz"

@@ -16,11 +16,10 @@ from aelab.evaluate.reconstruction import (
 )
 from aelab.fileio import write_json, write_npz
 from aelab.models import store
+from aelab.paper import MNIST_TEST_ERRORS
 
 log = logging.getLogger(__name__)
 
-# The paper's figures for 30-D codes on the MNIST test set.
-PAPER_TEST_ERRORS = {("pca", 30): 13.87, ("deep-pretrained", 30): 3.00}
 
 
 def evaluate_model(
@@ -67,7 +66,7 @@ def evaluate_model(
         showcase_indices=shown,
         showcase_reconstructions=recons[shown].astype(np.float32),
     )
-    paper = PAPER_TEST_ERRORS.get((record["model"], record["latent_size"]))
+    paper = MNIST_TEST_ERRORS.get((record["model"], record["latent_size"]))
     log.info(
         "%s latent %d: squared error per image, test %.2f, train %.2f%s",
         record["model"],

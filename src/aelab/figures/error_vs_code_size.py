@@ -6,7 +6,7 @@ import os
 
 import pandas as pd
 
-from aelab.evaluate.job import PAPER_TEST_ERRORS
+from aelab.paper import MNIST_TEST_ERRORS
 from aelab.fileio import atomic_output
 from aelab.figures.common import plt, save
 
@@ -30,7 +30,7 @@ def draw(
     fig, ax = plt.subplots(figsize=(6, 4))
     for model, rows in plotted.groupby("model", sort=False):
         ax.plot(rows["latent_size"], rows["squared_error"], marker="o", label=model)
-    for (model, size), error in PAPER_TEST_ERRORS.items():
+    for (model, size), error in MNIST_TEST_ERRORS.items():
         ax.plot(size, error, marker="*", color="black", markersize=10, linestyle="")
         ax.annotate(
             f"paper {model} {error:.2f}",

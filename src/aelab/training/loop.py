@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -49,6 +50,7 @@ def train(
     settings: dict[str, Any],
     seed: int,
     name: str = "autoencoder",
+    monitor: Callable[[Autoencoder], dict[str, float]] | None = None,
 ) -> list[dict[str, float]]:
     """Train ``model`` in place on ``images`` of shape (n, n_pixels).
 
@@ -65,6 +67,9 @@ def train(
         Seeds the batch order.
     name : str
         Used in log lines and error messages.
+    monitor : callable, optional
+        Called with the model (in evaluation mode, no gradients) after each
+        epoch; the numbers it returns join that epoch's record and log line.
 
     Returns
     -------
@@ -104,13 +109,20 @@ def train(
                 "No model was written. Lower models.<name>.learning_rate in "
                 "params.yaml and run again."
             )
-        history.append({"epoch": epoch, "loss": mean_loss, "seconds": seconds})
+        record = {"epoch": epoch, "loss": mean_loss, "seconds": seconds}
+        if monitor is not None:
+            model.eval()
+            with torch.no_grad():
+                record.update(monitor(model))
+        history.append(record)
+        extra = "".join(f"  {k} {v:.3f}" for k, v in record.items() if k not in ("epoch", "loss", "seconds"))
         log.info(
-            "%s: epoch %d/%d  loss %.3f  %.1f s  %.0f images/s",
+            "%s: epoch %d/%d  loss %.3f%s  %.1f s  %.0f images/s",
             name,
             epoch,
             settings["epochs"],
             mean_loss,
+            extra,
             seconds,
             n_images / seconds,
         )
