@@ -29,10 +29,14 @@ def test_empty_file_takes_every_default():
 
 def test_partial_model_entry_gets_defaults_of_its_kind():
     params = validate_params(
-        {"models": {"pca": {"kind": "pca"}, "mine": {"kind": "autoencoder"}},
-         "sweep": {"models": ["pca", "mine"]},
-         "figures": {"reconstructions": {"models": ["pca"]},
-                     "codes_2d": {"models": ["pca"]}}}
+        {
+            "models": {"pca": {"kind": "pca"}, "mine": {"kind": "autoencoder"}},
+            "sweep": {"models": ["pca", "mine"]},
+            "figures": {
+                "reconstructions": {"models": ["pca"]},
+                "codes_2d": {"models": ["pca"]},
+            },
+        }
     )
     assert params["models"]["mine"]["epochs"] == 10
     assert params["models"]["mine"]["loss"] == "cross_entropy"

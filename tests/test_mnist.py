@@ -34,7 +34,7 @@ def test_prepare_writes_float_images_in_unit_range(tmp_path):
     expected, expected_labels = synthetic_digits(30, seed=1)
     np.testing.assert_allclose(images, expected.reshape(30, 784) / 255.0, atol=1e-7)
     np.testing.assert_array_equal(labels, expected_labels)
-    assert 0.0 <= images.min() and images.max() <= 1.0
+    assert images.min() >= 0.0 and images.max() <= 1.0
 
 
 def test_prepare_keeps_first_training_images_only_when_asked(tmp_path):
@@ -91,7 +91,9 @@ def test_label_out_of_range_and_count_mismatch(tmp_path):
     files = write_mnist_files(tmp_path, n_train=30, n_test=10)
     bad_labels = np.arange(30, dtype=np.uint8) % 10
     bad_labels[4] = 11
-    _write(tmp_path / files["train_labels"]["name"], gzip.compress(idx_bytes(bad_labels)))
+    _write(
+        tmp_path / files["train_labels"]["name"], gzip.compress(idx_bytes(bad_labels))
+    )
     with pytest.raises(AelabError, match="label 11 at index 4 is outside 0-9"):
         mnist.load_split(tmp_path, "train")
     _write(

@@ -73,8 +73,14 @@ def test_autoencoder_layers_follow_settings():
     linear = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
     shapes = [tuple(m.weight.shape) for m in linear]
     assert shapes == [
-        (1000, 784), (500, 1000), (250, 500), (30, 250),
-        (250, 30), (500, 250), (1000, 500), (784, 1000),
+        (1000, 784),
+        (500, 1000),
+        (250, 500),
+        (30, 250),
+        (250, 30),
+        (500, 250),
+        (1000, 500),
+        (784, 1000),
     ]
     assert isinstance(model.encoder[-1], torch.nn.Identity)  # linear code
     codes = model.encode(torch.rand(3, 784))
@@ -129,8 +135,12 @@ def test_save_and_load_round_trip(tmp_path, digits):
     torch.manual_seed(0)
     settings = _settings()
     model = autoencoder.build(settings, 784, 4).eval()
-    record = {"kind": "autoencoder", "settings": settings, "latent_size": 4,
-              "input_size": 784}
+    record = {
+        "kind": "autoencoder",
+        "settings": settings,
+        "latent_size": 4,
+        "input_size": 784,
+    }
     store.save(tmp_path / "m.pt", model, record)
     loaded, loaded_record = store.load(tmp_path / "m.pt")
     assert loaded_record == record

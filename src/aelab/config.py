@@ -144,9 +144,7 @@ def _fill_defaults(instance: Any, node: dict[str, Any], validator: Any) -> None:
             if key not in known:
                 _fill_defaults(value, extra, validator)
     for branch in node.get("allOf", []):
-        if "if" in branch and validator.evolve(schema=branch["if"]).is_valid(
-            instance
-        ):
+        if "if" in branch and validator.evolve(schema=branch["if"]).is_valid(instance):
             _fill_defaults(instance, branch["then"], validator)
 
 

@@ -96,7 +96,9 @@ def read_idx(path: str | os.PathLike, ndim: int) -> np.ndarray:
 
 def remote_files(files: dict[str, dict[str, str]]) -> dict[str, RemoteFile]:
     """The four files named in ``data.mnist.files`` of params.yaml, by role."""
-    return {role: RemoteFile(files[role]["name"], files[role]["sha256"]) for role in ROLES}
+    return {
+        role: RemoteFile(files[role]["name"], files[role]["sha256"]) for role in ROLES
+    }
 
 
 def load_split(

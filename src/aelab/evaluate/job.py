@@ -21,7 +21,6 @@ from aelab.paper import MNIST_TEST_ERRORS
 log = logging.getLogger(__name__)
 
 
-
 def evaluate_model(
     model_path: str | os.PathLike,
     train_path: str | os.PathLike,

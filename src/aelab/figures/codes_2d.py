@@ -41,6 +41,10 @@ def draw(
         ax.set_xticks([])
         ax.set_yticks([])
     axes[0, -1].legend(
-        title="digit", markerscale=4, fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5)
+        title="digit",
+        markerscale=4,
+        fontsize=7,
+        loc="center left",
+        bbox_to_anchor=(1, 0.5),
     )
     save(fig, out_path)

@@ -32,4 +32,6 @@ def load_codes(path: str | os.PathLike) -> dict[str, np.ndarray]:
         with np.load(path) as data:
             return {key: data[key] for key in data.files}
     except FileNotFoundError:
-        raise AelabError(f"{path}: codes not found. Run the evaluate step first.") from None
+        raise AelabError(
+            f"{path}: codes not found. Run the evaluate step first."
+        ) from None

@@ -6,9 +6,9 @@ import os
 
 import pandas as pd
 
-from aelab.paper import MNIST_TEST_ERRORS
-from aelab.fileio import atomic_output
 from aelab.figures.common import plt, save
+from aelab.fileio import atomic_output
+from aelab.paper import MNIST_TEST_ERRORS
 
 
 def draw(

@@ -32,7 +32,9 @@ def load(path: str | os.PathLike) -> tuple[nn.Module, dict[str, Any]]:
         saved = torch.load(path, map_location="cpu", weights_only=True)
         record, state = saved["record"], saved["state_dict"]
     except FileNotFoundError:
-        raise AelabError(f"{path}: model not found. Run the train step first.") from None
+        raise AelabError(
+            f"{path}: model not found. Run the train step first."
+        ) from None
     except Exception as err:  # torch raises many types for a damaged file
         raise AelabError(
             f"{path}: not a readable aelab model ({type(err).__name__}: {err}). "

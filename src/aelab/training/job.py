@@ -71,5 +71,7 @@ def train_model(
         "history": history,
     }
     store.save(out_path, model, record)
-    log.info("%s: %s latent %d trained in %.1f s", out_path, model_name, latent_size, seconds)
+    log.info(
+        "%s: %s latent %d trained in %.1f s", out_path, model_name, latent_size, seconds
+    )
     return record

@@ -115,7 +115,11 @@ def train(
             with torch.no_grad():
                 record.update(monitor(model))
         history.append(record)
-        extra = "".join(f"  {k} {v:.3f}" for k, v in record.items() if k not in ("epoch", "loss", "seconds"))
+        extra = "".join(
+            f"  {k} {v:.3f}"
+            for k, v in record.items()
+            if k not in ("epoch", "loss", "seconds")
+        )
         log.info(
             "%s: epoch %d/%d  loss %.3f%s  %.1f s  %.0f images/s",
             name,

@@ -1,0 +1,158 @@
+"""The real Snakemake and the real DVC, run on tiny data in temporary git repos.
+
+Both front ends run the whole pipeline from the same params.yaml; the tests
+check that they write the same files with the same numbers, that a second
+run has nothing to do, and that bad parameters stop them with a clear error.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from aelab.data.mnist import load_prepared
+from aelab.evaluate.reconstruction import squared_error_per_image
+from conftest import make_project, tiny_params, venv_env
+
+
+def run(args, cwd, check=True):
+    result = subprocess.run(
+        args, cwd=cwd, env=venv_env(), capture_output=True, text=True, timeout=900
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(args)} failed ({result.returncode}):\n"
+            f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
+    return result
+
+
+def dvc_outputs(project):
+    """Every output path that dvc.lock records, across all stages."""
+    lock = yaml.safe_load((project / "dvc.lock").read_text())
+    return sorted(
+        out["path"] for stage in lock["stages"].values() for out in stage["outs"]
+    )
+
+
+@pytest.fixture(scope="module")
+def both_runs(tmp_path_factory, mnist_mirror):
+    """The tiny pipeline run once by Snakemake and once by DVC."""
+    folder, files = mnist_mirror
+    params = tiny_params(files, offline_mirror=str(folder.parent))
+    smk = make_project(tmp_path_factory.mktemp("snakemake"), params)
+    dvc = make_project(tmp_path_factory.mktemp("dvc"), params)
+    run(["snakemake", "--cores", "1"], smk)
+    run(["dvc", "repro"], dvc)
+    return smk, dvc, params
+
+
+def test_both_front_ends_write_the_same_files(both_runs):
+    smk, dvc, _ = both_runs
+    declared = dvc_outputs(dvc)
+    assert len(declared) == 4 + 2 + 6 + 12 + 2 + 4  # fetch .. figures
+    for path in declared:
+        assert (smk / path).is_file(), f"Snakemake did not write {path}"
+        assert (dvc / path).is_file(), f"DVC did not write {path}"
+    made_by_snakemake = sorted(
+        str(p.relative_to(smk))
+        for folder in ("data", "results")
+        for p in (smk / folder).rglob("*")
+        if p.is_file() and p.name != ".gitignore"
+    )
+    assert made_by_snakemake == declared
+
+
+def test_both_front_ends_give_the_same_numbers(both_runs):
+    smk, dvc, params = both_runs
+    table_smk = pd.read_csv(smk / "results/mnist/metrics.csv")
+    table_dvc = pd.read_csv(dvc / "results/mnist/metrics.csv")
+    # One row per (model, code size, split).
+    assert len(table_smk) == 3 * 2 * 2
+    assert set(table_smk["model"]) == set(params["sweep"]["models"])
+    cols = ["dataset", "model", "latent_size", "split", "seed"]
+    pd.testing.assert_frame_equal(table_smk[cols], table_dvc[cols])
+    np.testing.assert_allclose(
+        table_smk["squared_error"], table_dvc["squared_error"], rtol=1e-6
+    )
+    for model in params["sweep"]["models"]:
+        for size in (2, 3):
+            name = f"results/mnist/codes/{model}/latent-{size}.npz"
+            with np.load(smk / name) as a, np.load(dvc / name) as b:
+                np.testing.assert_allclose(a["codes"], b["codes"], rtol=1e-5, atol=1e-6)
+
+
+def test_pca_error_in_the_table_matches_numpy(both_runs):
+    smk, _, _ = both_runs
+    train, _ = load_prepared(smk / "data/mnist/prepared/train.npz")
+    test, _ = load_prepared(smk / "data/mnist/prepared/test.npz")
+    mean = train.astype(np.float64).mean(axis=0)
+    _, _, vt = np.linalg.svd(train - mean, full_matrices=False)
+    basis = vt[:3]
+    expected = squared_error_per_image(test, (test - mean) @ basis.T @ basis + mean)
+    metrics = json.loads((smk / "results/mnist/metrics/pca/latent-3.json").read_text())
+    assert metrics["squared_error"]["test"] == pytest.approx(expected, rel=1e-6)
+    summary = json.loads((smk / "results/mnist/metrics.json").read_text())
+    assert summary["pca"]["latent_3"]["test_squared_error"] == pytest.approx(
+        expected, rel=1e-6
+    )
+
+
+def test_second_runs_have_nothing_to_do(both_runs):
+    smk, dvc, _ = both_runs
+    dry = run(["snakemake", "--cores", "1", "-n"], smk)
+    assert "Nothing to be done" in dry.stdout + dry.stderr
+    again = run(["dvc", "repro"], dvc)
+    assert "Running stage" not in again.stdout
+    assert "Data and pipelines are up to date" in again.stdout
+
+
+def test_dvc_commit_records_a_snakemake_run(both_runs):
+    smk, _, _ = both_runs
+    run(["dvc", "commit", "--force"], smk)
+    status = run(["dvc", "status"], smk)
+    assert "Data and pipelines are up to date" in status.stdout
+
+
+def test_changing_one_model_reruns_only_its_jobs(both_runs, tmp_path):
+    smk, _, params = both_runs
+    changed = json.loads(json.dumps(params))
+    changed["models"]["linear"]["epochs"] = 4
+    (smk / "params.yaml").write_text(yaml.safe_dump(changed, sort_keys=False))
+    try:
+        dry = run(["snakemake", "--cores", "1", "-n"], smk)
+        plan = dry.stdout + dry.stderr
+        assert "results/mnist/models/linear/latent-2.pt" in plan
+        assert "results/mnist/models/linear/latent-3.pt" in plan
+        assert "results/mnist/models/deep/latent-2.pt" not in plan
+        assert "results/mnist/models/pca/latent-2.pt" not in plan
+    finally:
+        (smk / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda p: p["sweep"]["models"].append("deeep"), "unknown model 'deeep'"),
+        (
+            lambda p: p["sweep"]["latent_sizes"].append(-3),
+            "'sweep.latent_sizes[2]': -3 is less than the minimum of 1",
+        ),
+    ],
+)
+def test_bad_params_stop_snakemake_before_any_job(
+    tmp_path, mnist_mirror, change, expected
+):
+    folder, files = mnist_mirror
+    params = tiny_params(files, offline_mirror=str(folder.parent))
+    change(params)
+    project = make_project(tmp_path / "bad", params, git=False)
+    result = run(["snakemake", "--cores", "1"], project, check=False)
+    assert result.returncode != 0
+    assert expected in result.stdout + result.stderr
+    assert not (project / "data").exists() and not (project / "results").exists()
