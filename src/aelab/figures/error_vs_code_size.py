@@ -33,15 +33,19 @@ def draw(
     for (model, size), error in MNIST_TEST_ERRORS.items():
         ax.plot(size, error, marker="*", color="black", markersize=10, linestyle="")
         ax.annotate(
-            f"paper {model} {error:.2f}",
+            f"paper: {model} {error:.2f}",
             (size, error),
             textcoords="offset points",
-            xytext=(6, 4),
+            xytext=(-8, 0),
+            ha="right",
+            va="center",
             fontsize=7,
         )
     ax.set_xscale("log")
     sizes = sorted(plotted["latent_size"].unique())
     ax.set_xticks(sizes, [str(s) for s in sizes])
+    ax.minorticks_off()  # the swept sizes are the only ticks worth reading
+    ax.set_ylim(bottom=0)
     ax.set_xlabel("code size (latent dimensions)")
     ax.set_ylabel("squared error per image (test)")
     ax.set_title("MNIST reconstruction error against code size", fontsize=10)

@@ -69,6 +69,7 @@ def train_model(
         "n_train": n_images,
         "train_seconds": seconds,
         "history": history,
+        "params": params,
     }
     store.save(out_path, model, record)
     log.info(

@@ -1,0 +1,7 @@
+"""``python -m aelab``: the same command line as ``aelab``."""
+
+import sys
+
+from aelab.cli import main
+
+sys.exit(main())
