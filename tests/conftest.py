@@ -99,7 +99,7 @@ def tiny_params(files: dict, offline_mirror: str | None = None) -> dict:
             # No online mirror: the tests never touch the network.
             "mnist": {"mirrors": [], "files": files, "max_train_images": None},
         },
-        "compute": {"device": "cpu", "seed": 0},
+        "compute": {"device": "cpu", "seed": 0, "threads": 2},
         "sweep": {"models": ["pca", "linear", "deep"], "latent_sizes": [2, 3]},
         "models": {
             "pca": {"kind": "pca"},

@@ -69,10 +69,47 @@ def test_prepare_rejects_a_bad_header_and_keeps_no_output(project, capsys):
     assert not (project / "data/mnist/prepared").exists()
 
 
-def test_fetch_without_any_source_lists_the_failure(project, capsys, tmp_path):
+def test_fetch_reports_every_missing_file_at_once(project, capsys, tmp_path):
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["data"]["offline_mirror"] = None
     (project / "params.yaml").write_text(yaml.safe_dump(params))
     assert main(["fetch"]) == 1
-    assert "every source failed" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.count("every source failed") == 4
+    assert "t10k-labels-idx1-ubyte.gz" in err
     assert not any((project / "data/mnist/raw").glob("*"))
+
+
+def test_latent_size_beyond_the_data_is_refused(project, capsys):
+    main(["fetch"])
+    main(["prepare"])
+    assert main(["train", "--model", "pca", "--latent", "1000", "--out", "m.pt"]) == 1
+    assert "latent size 1000 for model 'pca' exceeds" in capsys.readouterr().err
+    assert not (project / "m.pt").exists()
+
+
+def test_unwritable_output_is_a_clean_error(project, capsys):
+    main(["fetch"])
+    main(["prepare"])
+    (project / "blocked").write_text("a file where a folder should be")
+    args = ["train", "--model", "pca", "--latent", "2", "--out", "blocked/m.pt"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "blocked" in err and "Check the path" in err
+    assert "Traceback" not in err
+
+
+def test_threads_come_from_params(project):
+    import torch
+
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["compute"]["threads"] = 1
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    before = torch.get_num_threads()
+    try:
+        main(["fetch"])
+        main(["prepare"])
+        assert main(["train", "--model", "pca", "--latent", "2", "--out", "m.pt"]) == 0
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

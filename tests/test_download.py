@@ -98,6 +98,7 @@ def test_html_page_with_status_200_is_rejected_with_both_hashes(tmp_path, server
         download.fetch(REMOTE, tmp_path, [server.url + "/m/"])
     message = str(info.value)
     assert "wrong content (not gzip data)" in message
+    assert "the fetched copy was discarded" in message
     assert REMOTE.sha256 in message
     assert hashlib.sha256(page).hexdigest() in message
     assert list(tmp_path.iterdir()) == []
@@ -132,3 +133,9 @@ def test_offline_mirror_from_environment_wins(tmp_path, monkeypatch):
     assert download.offline_mirror(str(tmp_path)) == tmp_path
     assert download.offline_mirror(str(tmp_path / "missing")) is None
     assert download.offline_mirror(None) is None
+
+
+def test_empty_file_is_called_empty(tmp_path, server):
+    server.routes["/m/labels.gz"] = (200, b"")
+    with pytest.raises(AelabError, match="labels.gz: empty file"):
+        download.fetch(REMOTE, tmp_path, [server.url + "/m/"])

@@ -102,3 +102,24 @@ def test_label_out_of_range_and_count_mismatch(tmp_path):
     )
     with pytest.raises(AelabError, match="holds 30 images but .* holds 29 labels"):
         mnist.load_split(tmp_path, "train")
+
+
+def test_zero_dimension_in_header(tmp_path):
+    path = _write(tmp_path / "zero.idx", b"\x00\x00\x08\x03" + bytes(12))
+    with pytest.raises(AelabError, match="a dimension of size 0"):
+        mnist.read_idx(path, ndim=3)
+
+
+def test_prepare_writes_nothing_when_one_split_is_bad(tmp_path):
+    files = write_mnist_files(tmp_path / "raw", n_train=30, n_test=10)
+    names = {role: entry["name"] for role, entry in files.items()}
+    (tmp_path / "raw" / names["test_labels"]).write_bytes(b"")
+    with pytest.raises(AelabError, match="the file is empty"):
+        mnist.prepare(tmp_path / "raw", tmp_path / "out", None, names)
+    assert not (tmp_path / "out").exists()
+
+
+def test_wrong_file_given_as_prepared_data(tmp_path):
+    path = _write(tmp_path / "labels.gz", gzip.compress(b"not an npz"))
+    with pytest.raises(AelabError, match="Check that the path names the prepare"):
+        mnist.load_prepared(path)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from aelab.config import validate_params
+from aelab.config import load_params
 from aelab.errors import AelabError
 from aelab.evaluate.reconstruction import (
     encode_and_reconstruct,
@@ -15,7 +15,7 @@ from aelab.evaluate.reconstruction import (
 )
 from aelab.models import autoencoder, pca, store
 from aelab.training import loop
-from conftest import synthetic_digits
+from conftest import ROOT, synthetic_digits
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ def test_autoencoder_loss_matches_hand_computation(kind):
 
 
 def test_autoencoder_layers_follow_settings():
-    settings = validate_params({})["models"]["deep"]
+    settings = load_params(ROOT / "params.yaml")["models"]["deep"]
     model = autoencoder.build(settings, 784, 30)
     linear = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
     shapes = [tuple(m.weight.shape) for m in linear]

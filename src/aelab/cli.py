@@ -12,6 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
+from aelab import __version__
 from aelab.config import load_params
 from aelab.errors import AelabError
 
@@ -38,14 +39,21 @@ def cmd_fetch(args: argparse.Namespace) -> None:
 
     params = load_params(args.params)
     offline = download.offline_mirror(params["data"]["offline_mirror"])
+    # Try every file before failing, so that one run reports all problems.
+    failures = []
     for remote in mnist.remote_files(params["data"]["mnist"]["files"]).values():
-        download.fetch(
-            remote,
-            args.out,
-            params["data"]["mnist"]["mirrors"],
-            offline=offline,
-            dataset="mnist",
-        )
+        try:
+            download.fetch(
+                remote,
+                args.out,
+                params["data"]["mnist"]["mirrors"],
+                offline=offline,
+                dataset="mnist",
+            )
+        except AelabError as err:
+            failures.append(str(err))
+    if failures:
+        raise AelabError("\n".join(failures))
 
 
 def cmd_prepare(args: argparse.Namespace) -> None:
@@ -57,10 +65,18 @@ def cmd_prepare(args: argparse.Namespace) -> None:
     mnist.prepare(args.raw, args.out, settings["max_train_images"], names)
 
 
+def _use_threads(args: argparse.Namespace, params: dict) -> None:
+    """Give torch ``--threads``, else ``compute.threads`` from params.yaml."""
+    import torch  # only the steps that compute need it; it is slow to import
+
+    torch.set_num_threads(args.threads or params["compute"]["threads"])
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     from aelab.training.job import train_model
 
     params = load_params(args.params)
+    _use_threads(args, params)
     if args.latent not in params["sweep"]["latent_sizes"]:
         log.warning(
             "latent size %d is not in sweep.latent_sizes %s",
@@ -74,6 +90,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     from aelab.evaluate.job import evaluate_model
 
     params = load_params(args.params)
+    _use_threads(args, params)
     evaluate_model(
         args.model_file,
         args.train,
@@ -117,61 +134,100 @@ def cmd_plot(args: argparse.Namespace) -> None:
         )
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Show an option's default in its help, where it has a meaningful one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default not in (None, False, argparse.SUPPRESS):
+            text += " (default: %(default)s)"
+        return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aelab",
+        formatter_class=_HelpFormatter,
         description="Autoencoders against PCA, after Hinton & Salakhutdinov (2006).",
     )
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--params", default="params.yaml", help="parameter file (default: params.yaml)"
-    )
+    fmt = {"formatter_class": _HelpFormatter}
+    common.add_argument("--params", default="params.yaml", help="parameter file")
     common.add_argument("--log", metavar="FILE", help="also write the log to FILE")
     common.add_argument(
         "--threads",
-        type=int,
+        type=_positive,
         default=None,
-        help="CPU threads for torch (default: torch's own choice)",
+        help="CPU threads for torch; overrides compute.threads in params.yaml",
     )
     common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--version", action="version", version=f"aelab {__version__}")
     steps = parser.add_subparsers(dest="step", required=True, metavar="STEP")
 
-    p = steps.add_parser("fetch", parents=[common], help="download MNIST, verified")
+    p = steps.add_parser(
+        "fetch", parents=[common], **fmt, help="download MNIST, verified"
+    )
     p.add_argument("--out", default="data/mnist/raw", help="folder for the files")
     p.set_defaults(func=cmd_fetch)
 
-    p = steps.add_parser("prepare", parents=[common], help="IDX files to arrays")
-    p.add_argument("--raw", default="data/mnist/raw")
-    p.add_argument("--out", default="data/mnist/prepared")
+    p = steps.add_parser("prepare", parents=[common], **fmt, help="IDX files to arrays")
+    p.add_argument("--raw", default="data/mnist/raw", help="folder of IDX files")
+    p.add_argument(
+        "--out", default="data/mnist/prepared", help="folder for train/test.npz"
+    )
     p.set_defaults(func=cmd_prepare)
 
-    p = steps.add_parser("train", parents=[common], help="fit one model")
+    p = steps.add_parser("train", parents=[common], **fmt, help="fit one model")
     p.add_argument("--model", required=True, help="a model name from params.yaml")
     p.add_argument("--latent", required=True, type=_positive, help="code size")
-    p.add_argument("--train", default="data/mnist/prepared/train.npz")
+    p.add_argument(
+        "--train", default="data/mnist/prepared/train.npz", help="prepared images"
+    )
     p.add_argument("--out", required=True, help="model file to write (.pt)")
     p.set_defaults(func=cmd_train)
 
-    p = steps.add_parser("evaluate", parents=[common], help="measure one model")
-    p.add_argument("--model-file", required=True)
-    p.add_argument("--train", default="data/mnist/prepared/train.npz")
-    p.add_argument("--test", default="data/mnist/prepared/test.npz")
+    p = steps.add_parser("evaluate", parents=[common], **fmt, help="measure one model")
+    p.add_argument("--model-file", required=True, help="a train step's .pt file")
+    p.add_argument(
+        "--train", default="data/mnist/prepared/train.npz", help="prepared images"
+    )
+    p.add_argument(
+        "--test", default="data/mnist/prepared/test.npz", help="prepared images"
+    )
     p.add_argument("--metrics", required=True, help="JSON file to write")
     p.add_argument("--codes", required=True, help="npz file to write")
     p.set_defaults(func=cmd_evaluate)
 
-    p = steps.add_parser("collect", parents=[common], help="one table of metrics")
-    p.add_argument("--metrics-dir", default="results/mnist/metrics")
-    p.add_argument("--table", default="results/mnist/metrics.csv")
-    p.add_argument("--summary", default="results/mnist/metrics.json")
+    p = steps.add_parser(
+        "collect", parents=[common], **fmt, help="one table of metrics"
+    )
+    p.add_argument(
+        "--metrics-dir",
+        default="results/mnist/metrics",
+        help="folder of MODEL/latent-K.json files from the evaluate step",
+    )
+    p.add_argument(
+        "--table", default="results/mnist/metrics.csv", help="CSV table to write"
+    )
+    p.add_argument(
+        "--summary", default="results/mnist/metrics.json", help="JSON to write"
+    )
     p.set_defaults(func=cmd_collect)
 
-    p = steps.add_parser("plot", parents=[common], help="draw one figure")
+    p = steps.add_parser("plot", parents=[common], **fmt, help="draw one figure")
     p.add_argument("figure", choices=FIGURES)
     p.add_argument("--out", required=True, help="PNG file to write")
-    p.add_argument("--test", default="data/mnist/prepared/test.npz")
-    p.add_argument("--codes-dir", default="results/mnist/codes")
-    p.add_argument("--table", default="results/mnist/metrics.csv")
+    p.add_argument(
+        "--test", default="data/mnist/prepared/test.npz", help="prepared images"
+    )
+    p.add_argument(
+        "--codes-dir",
+        default="results/mnist/codes",
+        help="folder of MODEL/latent-K.npz files from the evaluate step",
+    )
+    p.add_argument(
+        "--table", default="results/mnist/metrics.csv", help="the collect step's CSV"
+    )
     p.add_argument("--data-out", help="CSV of the plotted values (error-vs-code-size)")
     p.set_defaults(func=cmd_plot)
     return parser
@@ -190,14 +246,19 @@ def _positive(text: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _setup_logging(args.log, args.verbose)
-    if args.threads:
-        import torch  # only the steps that compute need it; it is slow to import
-
-        torch.set_num_threads(args.threads)
     try:
         args.func(args)
     except AelabError as err:
         log.error("%s", err)
+        return 1
+    except OSError as err:
+        # A path the user gave that cannot be read or written.
+        where = f"{err.filename}: " if err.filename else ""
+        log.error(
+            "%s%s. Check the path and its permissions.",
+            where,
+            err.strerror or err,
+        )
         return 1
     except KeyboardInterrupt:
         log.error("interrupted; no partial output was kept")

@@ -57,9 +57,17 @@ def load_params(path: str | os.PathLike = "params.yaml") -> dict[str, Any]:
             f"{path}: parameter file not found. Run from the project root, "
             "or pass --params with the path of your params.yaml."
         ) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise AelabError(f"{path}: cannot read the parameter file ({err}).") from None
     except yaml.YAMLError as err:
         raise AelabError(f"{path}: not valid YAML: {err}") from None
-    return validate_params(raw if raw is not None else {}, source=str(path))
+    if not isinstance(raw, dict):
+        raise AelabError(
+            f"{path}: expected a mapping of parameters, found "
+            f"{'an empty file' if raw is None else type(raw).__name__}. Start "
+            "from the repository's params.yaml."
+        )
+    return validate_params(raw, source=str(path))
 
 
 def validate_params(raw: Any, source: str = "params.yaml") -> dict[str, Any]:
@@ -101,6 +109,11 @@ def _key_name(path: Any) -> str:
 
 def _describe(error: jsonschema.ValidationError, source: str) -> str:
     key = _key_name(error.absolute_path)
+    if error.validator == "required":
+        return (
+            f"{source}: key '{key}': {error.message}. Write it out in the "
+            "parameter file (see workflow/schemas/params.schema.yaml)."
+        )
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
         hint = f" Allowed keys here: {', '.join(allowed)}." if allowed else ""

@@ -8,13 +8,13 @@ rule model_evaluate:
         codes="results/mnist/codes/{model}/latent-{latent}.npz",
     log:
         "logs/mnist/evaluate/{model}/latent-{latent}.log",
-    threads: 2
+    threads: config["compute"]["threads"]
     params:
         n_reconstructions=config["evaluate"]["n_reconstructions"],
     shell:
         "aelab evaluate --params params.yaml --model-file {input.model} "
         "--train {input.train} --test {input.test} --metrics {output.metrics} "
-        "--codes {output.codes} --threads {threads} --log {log}"
+        "--codes {output.codes} --log {log}"
 
 
 rule metrics_collect:

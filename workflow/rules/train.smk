@@ -5,11 +5,11 @@ rule model_train:
         "results/mnist/models/{model}/latent-{latent}.pt",
     log:
         "logs/mnist/train/{model}/latent-{latent}.log",
-    threads: 2
+    threads: config["compute"]["threads"]
     params:
         settings=lambda wildcards: config["models"][wildcards.model],
         compute=config["compute"],
     shell:
         "aelab train --params params.yaml --model {wildcards.model} "
         "--latent {wildcards.latent} --train {input} --out {output} "
-        "--threads {threads} --log {log}"
+        "--log {log}"

@@ -176,6 +176,8 @@ def _try_source(source: str, dest: Path, remote: RemoteFile) -> str | None:
                 _download(source, tmp)
             else:
                 shutil.copyfile(source, tmp)
+            if tmp.stat().st_size == 0:
+                raise ContentError("empty file")
             actual = content_sha256(tmp)
             if actual != remote.sha256:
                 with open(tmp, "rb") as handle:
@@ -183,10 +185,10 @@ def _try_source(source: str, dest: Path, remote: RemoteFile) -> str | None:
                 kind = "" if magic == GZIP_MAGIC else " (not gzip data)"
                 raise ContentError(
                     f"wrong content{kind}: expected sha256 {remote.sha256}, "
-                    f"got {actual}; file removed"
+                    f"got {actual}"
                 )
     except ContentError as err:
-        return str(err)
+        return f"{err}; the fetched copy was discarded"
     except requests.HTTPError as err:
         status = err.response.status_code if err.response is not None else "?"
         return f"HTTP status {status}"

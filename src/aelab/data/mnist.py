@@ -83,6 +83,10 @@ def read_idx(path: str | os.PathLike, ndim: int) -> np.ndarray:
             f"{REFETCH}"
         )
     shape = struct.unpack(f">{ndim}I", raw[4:header_size])
+    if 0 in shape:
+        raise AelabError(
+            f"{path}: the IDX header gives a dimension of size 0 {shape}. {REFETCH}"
+        )
     item_size = int(np.prod(shape[1:]))
     present = len(raw) - header_size
     if present != shape[0] * item_size:
@@ -151,9 +155,11 @@ def prepare(
 
     Returns the number of images written per split.
     """
+    # Read and check both splits before writing either, so that a bad file
+    # leaves no output at all rather than half of it.
+    splits = {split: load_split(raw_dir, split, names) for split in ("train", "test")}
     counts = {}
-    for split in ("train", "test"):
-        images, labels = load_split(raw_dir, split, names)
+    for split, (images, labels) in splits.items():
         if split == "train" and max_train_images is not None:
             images, labels = images[:max_train_images], labels[:max_train_images]
         path = Path(out_dir) / f"{split}.npz"
@@ -175,8 +181,9 @@ def load_prepared(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
         ) from None
     except (OSError, ValueError, KeyError) as err:
         raise AelabError(
-            f"{path}: not a readable prepared data file ({err}). Delete it and "
-            "run the prepare step again."
+            f"{path}: not a prepared data file with 'images' and 'labels' ({err}). "
+            "Check that the path names the prepare step's train.npz or test.npz; "
+            "if it does, delete it and run the prepare step again."
         ) from None
     if images.ndim != 2 or images.shape[1] != PIXELS or len(images) != len(labels):
         raise AelabError(

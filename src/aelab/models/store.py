@@ -36,9 +36,11 @@ def load(path: str | os.PathLike) -> tuple[nn.Module, dict[str, Any]]:
             f"{path}: model not found. Run the train step first."
         ) from None
     except Exception as err:  # torch raises many types for a damaged file
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
         raise AelabError(
-            f"{path}: not a readable aelab model ({type(err).__name__}: {err}). "
-            "Delete it and run the train step again."
+            f"{path}: not a readable aelab model ({type(err).__name__}: "
+            f"{first_line}). Check that the path names a train step's .pt file; "
+            "if it does, delete it and run the train step again."
         ) from None
 
     if record["kind"] == "pca":

@@ -11,6 +11,7 @@ import torch
 
 from aelab.config import model_settings
 from aelab.data.mnist import load_prepared
+from aelab.errors import AelabError
 from aelab.models import autoencoder, pca, store
 from aelab.training import loop
 
@@ -34,6 +35,12 @@ def train_model(
     seed = params["compute"]["seed"]
     images, _ = load_prepared(train_path)
     n_images, input_size = images.shape
+    if latent_size > min(input_size, n_images):
+        raise AelabError(
+            f"latent size {latent_size} for model '{model_name}' exceeds what "
+            f"{train_path} allows ({n_images} images of {input_size} pixels). "
+            "Use a smaller size in sweep.latent_sizes."
+        )
     torch.manual_seed(seed)
     device = loop.pick_device(params["compute"]["device"])
     log.info(
