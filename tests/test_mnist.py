@@ -89,19 +89,20 @@ def test_html_under_idx_name(tmp_path):
 
 def test_label_out_of_range_and_count_mismatch(tmp_path):
     files = write_mnist_files(tmp_path, n_train=30, n_test=10)
+    names = {role: entry["name"] for role, entry in files.items()}
     bad_labels = np.arange(30, dtype=np.uint8) % 10
     bad_labels[4] = 11
     _write(
         tmp_path / files["train_labels"]["name"], gzip.compress(idx_bytes(bad_labels))
     )
     with pytest.raises(AelabError, match="label 11 at index 4 is outside 0-9"):
-        mnist.load_split(tmp_path, "train")
+        mnist.load_split(tmp_path, "train", names)
     _write(
         tmp_path / files["train_labels"]["name"],
         gzip.compress(idx_bytes(np.zeros(29, dtype=np.uint8))),
     )
     with pytest.raises(AelabError, match="holds 30 images but .* holds 29 labels"):
-        mnist.load_split(tmp_path, "train")
+        mnist.load_split(tmp_path, "train", names)
 
 
 def test_zero_dimension_in_header(tmp_path):

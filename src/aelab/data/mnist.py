@@ -27,12 +27,6 @@ ROLES = ("train_images", "train_labels", "test_images", "test_labels")
 UBYTE = 0x08
 PIXELS = 28 * 28
 REFETCH = "Delete it and run the fetch step again."
-DEFAULT_NAMES = {
-    "train_images": "train-images-idx3-ubyte.gz",
-    "train_labels": "train-labels-idx1-ubyte.gz",
-    "test_images": "t10k-images-idx3-ubyte.gz",
-    "test_labels": "t10k-labels-idx1-ubyte.gz",
-}
 
 
 def read_idx(path: str | os.PathLike, ndim: int) -> np.ndarray:
@@ -106,19 +100,18 @@ def remote_files(files: dict[str, dict[str, str]]) -> dict[str, RemoteFile]:
 
 
 def load_split(
-    raw_dir: str | os.PathLike, split: str, names: dict[str, str] | None = None
+    raw_dir: str | os.PathLike, split: str, names: dict[str, str]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Images and labels of one split ("train" or "test"), validated.
 
-    ``names`` maps each role (``ROLES``) to its file name inside ``raw_dir``;
-    the original MNIST names by default.
+    ``names`` maps each role (``ROLES``) to its file name inside ``raw_dir``,
+    as ``data.mnist.files`` in params.yaml gives them.
 
     Returns
     -------
     images : ndarray of float32, shape (n, 784), values in [0, 1]
     labels : ndarray of uint8, shape (n,), values 0-9
     """
-    names = names or DEFAULT_NAMES
     raw_dir = Path(raw_dir)
     images_path = raw_dir / names[f"{split}_images"]
     labels_path = raw_dir / names[f"{split}_labels"]
@@ -148,8 +141,8 @@ def load_split(
 def prepare(
     raw_dir: str | os.PathLike,
     out_dir: str | os.PathLike,
-    max_train_images: int | None = None,
-    names: dict[str, str] | None = None,
+    max_train_images: int | None,
+    names: dict[str, str],
 ) -> dict[str, int]:
     """Write ``train.npz`` and ``test.npz`` (images, labels) into ``out_dir``.
 

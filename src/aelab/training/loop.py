@@ -109,17 +109,15 @@ def train(
                 "No model was written. Lower models.<name>.learning_rate in "
                 "params.yaml and run again."
             )
-        record = {"epoch": epoch, "loss": mean_loss, "seconds": seconds}
+        watched: dict[str, float] = {}
         if monitor is not None:
             model.eval()
             with torch.no_grad():
-                record.update(monitor(model))
-        history.append(record)
-        extra = "".join(
-            f"  {k} {v:.3f}"
-            for k, v in record.items()
-            if k not in ("epoch", "loss", "seconds")
+                watched = monitor(model)
+        history.append(
+            {"epoch": epoch, "loss": mean_loss, "seconds": seconds, **watched}
         )
+        extra = "".join(f"  {k} {v:.3f}" for k, v in watched.items())
         log.info(
             "%s: epoch %d/%d  loss %.3f%s  %.1f s  %.0f images/s",
             name,
