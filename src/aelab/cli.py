@@ -83,7 +83,9 @@ def cmd_train(args: argparse.Namespace) -> None:
             args.latent,
             params["sweep"]["latent_sizes"],
         )
-    train_model(params, args.model, args.latent, args.train, args.out)
+    train_model(
+        params, args.model, args.latent, args.train, args.out, test_path=args.test
+    )
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -182,6 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latent", required=True, type=_positive, help="code size")
     p.add_argument(
         "--train", default="data/mnist/prepared/train.npz", help="prepared images"
+    )
+    p.add_argument(
+        "--test",
+        help="prepared test images whose squared error is logged during "
+        "training (only recorded, never used to choose anything)",
     )
     p.add_argument("--out", required=True, help="model file to write (.pt)")
     p.set_defaults(func=cmd_train)

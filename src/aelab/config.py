@@ -79,6 +79,7 @@ def validate_params(raw: Any, source: str = "params.yaml") -> dict[str, Any]:
         raise AelabError(_describe(errors[0], source))
     _fill_defaults(params, schema(), validator)
     _check_model_names(params, source)
+    _check_pretraining(params, source)
     return params
 
 
@@ -193,3 +194,23 @@ def _check_model_names(params: dict[str, Any], source: str) -> None:
             f"{source}: key 'sweep.latent_sizes': the figure of 2-D codes needs "
             "latent size 2 in the sweep. Add 2 to sweep.latent_sizes."
         )
+
+
+def _check_pretraining(params: dict[str, Any], source: str) -> None:
+    """RBM pretraining fits only logistic hidden and output layers."""
+    for name, settings in params["models"].items():
+        if settings.get("kind") != "autoencoder" or not settings.get("pretraining"):
+            continue
+        wanted = {
+            "hidden_activation": ("sigmoid",),
+            "output_activation": ("sigmoid",),
+            "code_activation": ("linear", "sigmoid"),
+        }
+        for key, allowed in wanted.items():
+            if settings[key] not in allowed:
+                raise AelabError(
+                    f"{source}: key 'models.{name}.{key}': '{settings[key]}' "
+                    "cannot be pretrained as a stack of RBMs, whose units are "
+                    f"logistic; use {' or '.join(allowed)}, or set "
+                    f"models.{name}.pretraining to null."
+                )

@@ -54,6 +54,7 @@ class Autoencoder(nn.Module):
         output_activation: str = "sigmoid",
     ) -> None:
         super().__init__()
+        self.latent_size = latent_size
         sizes = [input_size, *hidden_sizes, latent_size]
         n_hidden = len(hidden_sizes)
         self.encoder = _stack(sizes, [hidden_activation] * n_hidden + [code_activation])

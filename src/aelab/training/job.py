@@ -12,7 +12,7 @@ import torch
 from aelab.config import model_settings
 from aelab.data.mnist import load_prepared
 from aelab.errors import AelabError
-from aelab.models import autoencoder, pca, store
+from aelab.models import autoencoder, pca, rbm, store
 from aelab.training import loop
 
 log = logging.getLogger(__name__)
@@ -25,11 +25,18 @@ def train_model(
     train_path: str | os.PathLike,
     out_path: str | os.PathLike,
     dataset: str = "mnist",
+    test_path: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
     """Fit one model on the prepared training images and save it.
 
+    When ``test_path`` is given, an autoencoder's squared error per test
+    image is measured after every ``evaluate.monitor_every`` epochs (and
+    after pretraining), for the training curves only: nothing is selected
+    by it.
+
     Returns the record saved beside the weights: the model's settings, the
-    seed, the device, the training time and the per-epoch history.
+    seed, the device, the training time, the per-epoch history and, for a
+    pretrained model, the pretraining history.
     """
     settings = model_settings(params, model_name)
     seed = params["compute"]["seed"]
@@ -54,14 +61,20 @@ def train_model(
 
     start = time.perf_counter()
     history: list[dict[str, float]] = []
+    pretraining: dict[str, Any] | None = None
+    label = f"{model_name} latent {latent_size}"
     if settings["kind"] == "pca":
         model = pca.fit(images, latent_size, seed=seed)
     else:
         model = autoencoder.build(settings, input_size, latent_size).to(device)
         data = torch.from_numpy(images).to(device)  # (n, 784), resident
-        history = loop.train(
-            model, data, settings, seed, name=f"{model_name} latent {latent_size}"
-        )
+        monitor = None
+        if test_path is not None:
+            every = params["evaluate"]["monitor_every"]
+            monitor = loop.squared_error_monitor(load_prepared(test_path)[0], every)
+        if settings["pretraining"]:
+            pretraining = _pretrain(model, data, settings, seed, label, monitor)
+        history = loop.train(model, data, settings, seed, name=label, monitor=monitor)
     seconds = time.perf_counter() - start
 
     record = {
@@ -76,6 +89,7 @@ def train_model(
         "n_train": n_images,
         "train_seconds": seconds,
         "history": history,
+        "pretraining": pretraining,
         "params": params,
     }
     store.save(out_path, model, record)
@@ -83,3 +97,43 @@ def train_model(
         "%s: %s latent %d trained in %.1f s", out_path, model_name, latent_size, seconds
     )
     return record
+
+
+def _pretrain(
+    model: autoencoder.Autoencoder,
+    data: torch.Tensor,
+    settings: dict[str, Any],
+    seed: int,
+    label: str,
+    monitor: loop.Monitor | None,
+) -> dict[str, Any]:
+    """Pretrain ``model``'s layers as a stack of RBMs and unroll them into it."""
+    sizes = [data.shape[1], *settings["hidden_sizes"], model.latent_size]
+    top_units = "linear" if settings["code_activation"] == "linear" else "binary"
+    start = time.perf_counter()
+    stack, histories = rbm.pretrain_stack(
+        data, sizes, settings["pretraining"], top_units, seed, name=label
+    )
+    rbm.unroll(stack, model)
+    seconds = time.perf_counter() - start
+
+    # How good the unrolled network is before any fine-tuning.
+    model.eval()
+    with torch.no_grad():
+        unrolled = {"train_squared_error": loop.squared_error(model, data)}
+        if monitor is not None:
+            unrolled.update(monitor(model, force=True))
+    log.info(
+        "%s: pretrained %s in %.1f s; unrolled network before fine-tuning: %s",
+        label,
+        "-".join(map(str, sizes)),
+        seconds,
+        ", ".join(f"{k} {v:.3f}" for k, v in unrolled.items()),
+    )
+    return {
+        "layer_sizes": sizes,
+        "top_hidden_units": top_units,
+        "seconds": seconds,
+        "before_fine_tuning": unrolled,
+        "history": histories,
+    }

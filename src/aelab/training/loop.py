@@ -14,12 +14,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 
 from aelab.errors import AelabError
 from aelab.models.autoencoder import Autoencoder
 
 log = logging.getLogger(__name__)
+
+Monitor = Callable[..., dict[str, float]]
 
 
 def pick_device(name: str) -> torch.device:
@@ -50,7 +53,7 @@ def train(
     settings: dict[str, Any],
     seed: int,
     name: str = "autoencoder",
-    monitor: Callable[[Autoencoder], dict[str, float]] | None = None,
+    monitor: Monitor | None = None,
 ) -> list[dict[str, float]]:
     """Train ``model`` in place on ``images`` of shape (n, n_pixels).
 
@@ -68,8 +71,9 @@ def train(
     name : str
         Used in log lines and error messages.
     monitor : callable, optional
-        Called with the model (in evaluation mode, no gradients) after each
-        epoch; the numbers it returns join that epoch's record and log line.
+        Called as ``monitor(model, epoch=epoch)`` (model in evaluation mode,
+        no gradients) after each epoch; the numbers it returns join that
+        epoch's record and log line.
 
     Returns
     -------
@@ -113,7 +117,7 @@ def train(
         if monitor is not None:
             model.eval()
             with torch.no_grad():
-                watched = monitor(model)
+                watched = monitor(model, epoch=epoch)
         history.append(
             {"epoch": epoch, "loss": mean_loss, "seconds": seconds, **watched}
         )
@@ -129,3 +133,39 @@ def train(
             n_images / seconds,
         )
     return history
+
+
+def squared_error(model: Autoencoder, images: torch.Tensor, chunk: int = 5000) -> float:
+    """Squared error per image of ``model``'s reconstructions of ``images``.
+
+    Summed over pixels, averaged over images, accumulated in float64.
+    """
+    total = torch.zeros((), dtype=torch.float64, device=images.device)
+    with torch.no_grad():
+        for first in range(0, len(images), chunk):
+            batch = images[first : first + chunk]
+            error = (model(batch) - batch).square().sum(dim=1)
+            total += error.double().sum()
+    return total.item() / len(images)
+
+
+def squared_error_monitor(test_images: np.ndarray, every: int) -> Monitor:
+    """A monitor that measures the test squared error every ``every`` epochs.
+
+    The test images move to the model's device on first use and stay there.
+    ``every`` = 0 measures only when called with ``force=True``.
+    """
+    cache: dict[str, torch.Tensor] = {}
+
+    def measure(
+        model: Autoencoder, epoch: int | None = None, force: bool = False
+    ) -> dict[str, float]:
+        due = every > 0 and epoch is not None and epoch % every == 0
+        if not (due or force):
+            return {}
+        device = next(model.parameters()).device
+        if "images" not in cache:
+            cache["images"] = torch.from_numpy(test_images).to(device)
+        return {"test_squared_error": squared_error(model, cache["images"])}
+
+    return measure

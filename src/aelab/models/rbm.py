@@ -1,0 +1,304 @@
+"""Restricted Boltzmann machines, greedy pretraining of a stack, and unrolling.
+
+This follows the procedure of Hinton & Salakhutdinov (2006) and of the
+authors' released code:
+
+- visible units take real values in [0, 1] and are logistic;
+- each RBM is trained by one step of contrastive divergence (CD-1): the
+  positive statistics are the data times the hidden probabilities, the
+  hidden states are then sampled, the visible reconstruction is kept as
+  probabilities and the negative hidden statistics are probabilities;
+- updates use momentum and a weight cost on the weights only;
+- the top RBM of a stack has linear hidden units whose sampled state is
+  their mean plus unit-variance Gaussian noise;
+- each layer's training data are the hidden probabilities of the layer below.
+
+The trained stack is unrolled into an :class:`Autoencoder`: the encoder takes
+the RBM weights and hidden biases, the decoder their transposes and the
+visible biases.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from aelab.errors import AelabError
+from aelab.models.autoencoder import Autoencoder
+
+log = logging.getLogger(__name__)
+
+HIDDEN_UNITS = ("binary", "linear")
+
+
+@dataclass
+class RBM:
+    """One RBM: weights of shape (n_visible, n_hidden) and two bias vectors.
+
+    ``hidden_units`` is "binary" (logistic, sampled as 0/1) or "linear"
+    (Gaussian with unit variance around the input they receive).
+    """
+
+    weights: torch.Tensor
+    visible_bias: torch.Tensor
+    hidden_bias: torch.Tensor
+    hidden_units: str = "binary"
+
+    @classmethod
+    def initial(
+        cls,
+        n_visible: int,
+        n_hidden: int,
+        hidden_units: str,
+        init_std: float,
+        generator: torch.Generator,
+        device: torch.device | str = "cpu",
+    ) -> RBM:
+        """Weights from N(0, init_std^2), biases at zero."""
+        if hidden_units not in HIDDEN_UNITS:
+            raise ValueError(f"hidden_units must be one of {HIDDEN_UNITS}")
+        weights = torch.randn(
+            n_visible, n_hidden, generator=generator, device=device
+        ).mul_(init_std)
+        return cls(
+            weights,
+            torch.zeros(n_visible, device=device),
+            torch.zeros(n_hidden, device=device),
+            hidden_units,
+        )
+
+    def hidden_mean(self, visible: torch.Tensor) -> torch.Tensor:
+        """Hidden probabilities (binary) or means (linear), shape (n, n_hidden)."""
+        total_input = torch.addmm(self.hidden_bias, visible, self.weights)
+        if self.hidden_units == "binary":
+            return torch.sigmoid(total_input)
+        return total_input
+
+    def sample_hidden(
+        self, mean: torch.Tensor, generator: torch.Generator
+    ) -> torch.Tensor:
+        """Hidden states drawn around ``mean``: 0/1, or mean + N(0, 1)."""
+        noise_shape = mean.shape
+        if self.hidden_units == "binary":
+            uniform = torch.rand(noise_shape, generator=generator, device=mean.device)
+            return (uniform < mean).to(mean.dtype)
+        return mean + torch.randn(noise_shape, generator=generator, device=mean.device)
+
+    def visible_mean(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Visible probabilities given hidden states, shape (n, n_visible)."""
+        return torch.sigmoid(torch.addmm(self.visible_bias, hidden, self.weights.T))
+
+    def cd1(
+        self, visible: torch.Tensor, generator: torch.Generator
+    ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """One step of contrastive divergence on a batch of shape (n, n_visible).
+
+        Returns
+        -------
+        gradients : dict of Tensor
+            "weights", "visible_bias", "hidden_bias": positive minus negative
+            statistics, averaged over the batch (no learning rate, momentum
+            or weight cost applied).
+        squared_error : Tensor (scalar)
+            Summed squared difference between the batch and its one-step
+            reconstruction, for monitoring only.
+        """
+        n = len(visible)
+        positive_hidden = self.hidden_mean(visible)  # (n, n_hidden)
+        hidden_states = self.sample_hidden(positive_hidden, generator)
+        reconstruction = self.visible_mean(hidden_states)  # probabilities
+        negative_hidden = self.hidden_mean(reconstruction)
+
+        gradients = {
+            "weights": (
+                visible.T @ positive_hidden - reconstruction.T @ negative_hidden
+            )
+            / n,
+            "visible_bias": (visible - reconstruction).mean(dim=0),
+            "hidden_bias": (positive_hidden - negative_hidden).mean(dim=0),
+        }
+        squared_error = (visible - reconstruction).square().sum()
+        return gradients, squared_error
+
+
+@dataclass
+class RBMTrainer:
+    """CD-1 with momentum and weight cost, as in the authors' code.
+
+    The update of each parameter is ``increment = momentum * increment +
+    learning_rate * (gradient - weight_cost * parameter)``, the weight cost
+    applying to the weights only; momentum is ``initial_momentum`` for the
+    first ``momentum_switch_epoch`` epochs and ``final_momentum`` after.
+    """
+
+    learning_rate: float
+    weight_cost: float = 0.0002
+    initial_momentum: float = 0.5
+    final_momentum: float = 0.9
+    momentum_switch_epoch: int = 5
+    increments: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    def step(self, rbm: RBM, gradients: dict[str, torch.Tensor], epoch: int) -> None:
+        """Apply one update in place; ``epoch`` counts from 1."""
+        momentum = (
+            self.initial_momentum
+            if epoch <= self.momentum_switch_epoch
+            else self.final_momentum
+        )
+        for name, gradient in gradients.items():
+            parameter = getattr(rbm, name)
+            if name == "weights" and self.weight_cost:
+                gradient = gradient - self.weight_cost * parameter
+            increment = self.increments.get(name)
+            if increment is None:
+                increment = self.increments[name] = torch.zeros_like(parameter)
+            increment.mul_(momentum).add_(gradient, alpha=self.learning_rate)
+            parameter.add_(increment)
+
+
+def train_rbm(
+    data: torch.Tensor,
+    n_hidden: int,
+    hidden_units: str,
+    settings: dict[str, Any],
+    learning_rate: float,
+    generator: torch.Generator,
+    name: str = "rbm",
+) -> tuple[RBM, list[dict[str, float]]]:
+    """Train one RBM on ``data`` of shape (n, n_visible), resident on its device.
+
+    The data are cut into mini-batches of ``settings["batch_size"]`` from one
+    permutation drawn at the start (the authors' batches are fixed too), and
+    every epoch visits them in the same order.
+
+    Returns the RBM and one record per epoch (epoch, reconstruction squared
+    error per case, seconds).
+    """
+    n_cases, n_visible = data.shape
+    device = data.device
+    rbm = RBM.initial(
+        n_visible, n_hidden, hidden_units, settings["init_std"], generator, device
+    )
+    trainer = RBMTrainer(
+        learning_rate=learning_rate,
+        weight_cost=settings["weight_cost"],
+        initial_momentum=settings["initial_momentum"],
+        final_momentum=settings["final_momentum"],
+        momentum_switch_epoch=settings["momentum_switch_epoch"],
+    )
+    batch_size = settings["batch_size"]
+    order = torch.randperm(n_cases, generator=generator, device=device)
+    batches = [
+        data[order[first : first + batch_size]]
+        for first in range(0, n_cases, batch_size)
+    ]
+
+    history = []
+    for epoch in range(1, settings["epochs"] + 1):
+        start = time.perf_counter()
+        error_sum = torch.zeros((), device=device)
+        for batch in batches:
+            gradients, squared_error = rbm.cd1(batch, generator)
+            trainer.step(rbm, gradients, epoch)
+            error_sum += squared_error
+        error = error_sum.item() / n_cases  # one host sync per epoch
+        seconds = time.perf_counter() - start
+        if not math.isfinite(error):
+            raise AelabError(
+                f"{name}: the reconstruction error became {error} in epoch "
+                f"{epoch} of pretraining. No model was written. Lower the "
+                "pretraining learning rates in params.yaml and run again."
+            )
+        history.append(
+            {"epoch": epoch, "reconstruction_error": error, "seconds": seconds}
+        )
+        log.info(
+            "%s: pretraining epoch %d/%d  reconstruction error %.3f  %.1f s",
+            name,
+            epoch,
+            settings["epochs"],
+            error,
+            seconds,
+        )
+    return rbm, history
+
+
+def pretrain_stack(
+    data: torch.Tensor,
+    layer_sizes: Sequence[int],
+    settings: dict[str, Any],
+    top_hidden_units: str,
+    seed: int,
+    name: str = "stack",
+) -> tuple[list[RBM], list[list[dict[str, float]]]]:
+    """Train RBMs greedily, one per pair of adjacent ``layer_sizes``.
+
+    ``layer_sizes`` runs from the visible layer to the code, e.g.
+    [784, 1000, 500, 250, 30]. Hidden units are binary except in the top
+    RBM, which has ``top_hidden_units`` and ``settings["top_learning_rate"]``.
+    Each RBM is trained on the hidden probabilities of the one below.
+    """
+    generator = torch.Generator(device=data.device).manual_seed(seed)
+    stack, histories = [], []
+    layer_input = data
+    n_layers = len(layer_sizes) - 1
+    for index in range(n_layers):
+        is_top = index == n_layers - 1
+        label = f"{name} RBM {layer_sizes[index]}-{layer_sizes[index + 1]}"
+        rbm, history = train_rbm(
+            layer_input,
+            layer_sizes[index + 1],
+            top_hidden_units if is_top else "binary",
+            settings,
+            settings["top_learning_rate"] if is_top else settings["learning_rate"],
+            generator,
+            name=label,
+        )
+        stack.append(rbm)
+        histories.append(history)
+        if not is_top:
+            with torch.no_grad():
+                layer_input = rbm.hidden_mean(layer_input)
+    return stack, histories
+
+
+def unroll(stack: Sequence[RBM], model: Autoencoder) -> Autoencoder:
+    """Copy a trained RBM stack into ``model``'s weights, in place.
+
+    Encoder layer i takes RBM i's weights (transposed to torch's
+    (out, in) layout) and hidden biases; the mirrored decoder layer takes
+    the weights as they are and the visible biases.
+    """
+    encoder = [m for m in model.encoder if isinstance(m, torch.nn.Linear)]
+    decoder = [m for m in model.decoder if isinstance(m, torch.nn.Linear)]
+    if len(encoder) != len(stack):
+        raise AelabError(
+            f"cannot unroll {len(stack)} RBMs into an autoencoder with "
+            f"{len(encoder)} encoder layers"
+        )
+    with torch.no_grad():
+        for rbm, enc, dec in zip(stack, encoder, reversed(decoder), strict=True):
+            if enc.weight.shape != rbm.weights.T.shape:
+                raise AelabError(
+                    f"RBM of shape {tuple(rbm.weights.shape)} does not fit an "
+                    f"encoder layer of shape {tuple(enc.weight.shape)}"
+                )
+            enc.weight.copy_(rbm.weights.T)
+            enc.bias.copy_(rbm.hidden_bias)
+            dec.weight.copy_(rbm.weights)
+            dec.bias.copy_(rbm.visible_bias)
+    return model
+
+
+def stack_codes(stack: Sequence[RBM], data: torch.Tensor) -> torch.Tensor:
+    """Mean-field activities of the stack's top layer for ``data``."""
+    with torch.no_grad():
+        for rbm in stack:
+            data = rbm.hidden_mean(data)
+    return data
