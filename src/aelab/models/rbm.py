@@ -84,11 +84,10 @@ class RBM:
         self, mean: torch.Tensor, generator: torch.Generator
     ) -> torch.Tensor:
         """Hidden states drawn around ``mean``: 0/1, or mean + N(0, 1)."""
-        noise_shape = mean.shape
+        like = {"generator": generator, "device": mean.device, "dtype": mean.dtype}
         if self.hidden_units == "binary":
-            uniform = torch.rand(noise_shape, generator=generator, device=mean.device)
-            return (uniform < mean).to(mean.dtype)
-        return mean + torch.randn(noise_shape, generator=generator, device=mean.device)
+            return (torch.rand(mean.shape, **like) < mean).to(mean.dtype)
+        return mean + torch.randn(mean.shape, **like)
 
     def visible_mean(self, hidden: torch.Tensor) -> torch.Tensor:
         """Visible probabilities given hidden states, shape (n, n_visible)."""
