@@ -7,22 +7,37 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-# Every step reads params.yaml itself; here it is read the same way (validated
-# against workflow/schemas/params.schema.yaml, defaults filled in) only to lay
-# out the sweep. Values passed with --config would not reach the steps.
+# Every step reads the parameter file itself; here it is read the same way
+# (validated against workflow/schemas/params.schema.yaml, defaults filled in)
+# only to lay out the sweep. The one value --config may carry is which file:
+# `--config params=params-paper.yaml` runs the paper-scale profile. Other
+# values passed with --config would not reach the steps, so they are refused.
+PARAMS = config.pop("params", "params.yaml")
 if config:
     raise ValueError(
         "aelab reads its parameters from params.yaml only; edit that file "
-        "instead of passing --config or --configfile to snakemake."
+        "(or pass another with --config params=FILE) instead of passing "
+        f"{', '.join(sorted(config))} with --config."
     )
-config.update(load_params("params.yaml"))
+config.update(load_params(PARAMS))
 
-MODELS = config["sweep"]["models"]
-LATENT_SIZES = config["sweep"]["latent_sizes"]
+SWEEP = config["sweep"]
+DATASETS = list(SWEEP)
 MNIST_FILES = [entry["name"] for entry in config["data"]["mnist"]["files"].values()]
 
 
+def swept(pattern, dataset):
+    """``pattern`` expanded over one data set's models and code sizes."""
+    return expand(
+        pattern,
+        dataset=dataset,
+        model=SWEEP[dataset]["models"],
+        latent=SWEEP[dataset]["latent_sizes"],
+    )
+
+
 wildcard_constraints:
+    dataset="|".join(DATASETS),
     model="[a-z][a-z0-9_]*",
     latent="[0-9]+",
 
@@ -36,8 +51,12 @@ include: "workflow/rules/figures.smk"
 rule all:
     default_target: True
     input:
-        "results/mnist/metrics.csv",
-        "results/mnist/metrics.json",
-        "results/mnist/figures/reconstructions.png",
-        "results/mnist/figures/error_vs_code_size.png",
+        "results/summary.md",
+        "results/summary.csv",
+        expand("results/{dataset}/metrics.json", dataset=DATASETS),
+        expand(
+            "results/{dataset}/figures/{figure}.png",
+            dataset=DATASETS,
+            figure=["reconstructions", "error_vs_code_size"],
+        ),
         "results/mnist/figures/codes_2d.png",

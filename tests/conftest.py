@@ -98,11 +98,24 @@ def tiny_params(files: dict, offline_mirror: str | None = None) -> dict:
             "offline_mirror": offline_mirror,
             # No online mirror: the tests never touch the network.
             "mnist": {"mirrors": [], "files": files, "max_train_images": None},
+            "curves": {"n_train": 200, "n_test": 100, "seed": 0},
         },
         "compute": {"device": "cpu", "seed": 0, "threads": 2},
-        "sweep": {"models": ["pca", "linear", "deep"], "latent_sizes": [2, 3]},
+        "sweep": {
+            "mnist": {
+                "models": ["pca", "logistic_pca", "linear", "deep", "deep_pretrained"],
+                "latent_sizes": [2, 3],
+            },
+            "curves": {"models": ["pca", "deep_pretrained"], "latent_sizes": [6]},
+        },
         "models": {
             "pca": {"kind": "pca"},
+            "logistic_pca": {
+                "kind": "logistic_pca",
+                "max_train_images": 100,
+                "iterations": 20,
+                "code_iterations": 20,
+            },
             "linear": {
                 **small,
                 "hidden_sizes": [],
@@ -112,11 +125,31 @@ def tiny_params(files: dict, offline_mirror: str | None = None) -> dict:
                 "loss": "squared_error",
             },
             "deep": {**small, "hidden_sizes": [16, 8], "code_activation": "linear"},
+            "deep_pretrained": {
+                **small,
+                "hidden_sizes": [16, 8],
+                "code_activation": "linear",
+                "pretraining": {"epochs": 2, "batch_size": 16},
+            },
         },
-        "evaluate": {"n_reconstructions": 10},
+        "evaluate": {"n_reconstructions": 10, "monitor_every": 1},
         "figures": {
-            "reconstructions": {"latent_size": 3, "models": ["deep", "pca"]},
-            "codes_2d": {"models": ["pca", "deep"], "max_points": 5000},
+            "reconstructions": {
+                "mnist": [
+                    {"model": "deep_pretrained", "latent_size": 3},
+                    {"model": "pca", "latent_size": 3},
+                ],
+                "curves": [
+                    {"model": "deep_pretrained", "latent_size": 6},
+                    {"model": "pca", "latent_size": 6},
+                ],
+            },
+            "codes_2d": {"mnist": {"models": ["pca", "deep"], "per_class": 20}},
+        },
+        "summary": {
+            "profile": "tiny",
+            "mnist": {"autoencoder": "deep_pretrained", "pca": "pca"},
+            "curves": {"autoencoder": "deep_pretrained", "pca": "pca"},
         },
     }
 

@@ -50,10 +50,11 @@ def test_negative_code_size_is_refused_by_the_parser(project, capsys):
 
 
 def test_bad_params_file_is_named(project, capsys):
-    (project / "params.yaml").write_text("sweep:\n  latent_sizes: [2, -3]\n")
+    text = "sweep:\n  mnist: {models: [pca], latent_sizes: [2, -3]}\n"
+    (project / "params.yaml").write_text(text)
     assert main(["prepare"]) == 1
     err = capsys.readouterr().err
-    assert "params.yaml: key 'sweep.latent_sizes[1]'" in err
+    assert "params.yaml: key 'sweep.mnist.latent_sizes[1]'" in err
 
 
 def test_prepare_rejects_a_bad_header_and_keeps_no_output(project, capsys):

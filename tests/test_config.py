@@ -11,16 +11,24 @@ from conftest import ROOT
 
 SWEEP = {
     "sweep": {
-        "models": ["pca", "linear", "shallow", "deep"],
-        "latent_sizes": [2, 10, 30],
+        "mnist": {
+            "models": ["pca", "logistic_pca", "shallow", "deep", "deep_pretrained"],
+            "latent_sizes": [2, 10, 30],
+        },
+        "curves": {
+            "models": ["pca", "logistic_pca", "curves_deep_pretrained"],
+            "latent_sizes": [6, 18],
+        },
     }
 }
 
 
-def test_repository_params_are_valid():
+@pytest.mark.parametrize("name", ["params.yaml", "params-paper.yaml"])
+def test_repository_params_are_valid(name):
     # Only validity: users edit params.yaml, and the tests must not mind.
-    params = load_params(ROOT / "params.yaml")
-    assert set(params["sweep"]["models"]) <= set(params["models"])
+    params = load_params(ROOT / name)
+    for sweep in params["sweep"].values():
+        assert set(sweep["models"]) <= set(params["models"])
 
 
 def test_missing_keys_take_their_defaults():
@@ -35,38 +43,62 @@ def test_missing_keys_take_their_defaults():
 
 
 def test_the_sweep_must_be_written_out():
-    # dvc.yaml reads sweep.models and sweep.latent_sizes from the file itself.
+    # dvc.yaml reads each data set's models and latent sizes from the file.
     with pytest.raises(AelabError, match="'sweep' is a required property"):
         validate_params({})
+    with pytest.raises(AelabError, match="'curves' is a required property"):
+        validate_params({"sweep": {"mnist": SWEEP["sweep"]["mnist"]}})
     with pytest.raises(AelabError, match="'latent_sizes' is a required property"):
-        validate_params({"sweep": {"models": ["pca"]}})
+        validate_params({"sweep": {**SWEEP["sweep"], "curves": {"models": ["pca"]}}})
 
 
 def test_partial_model_entry_gets_defaults_of_its_kind():
     params = validate_params(
         {
-            "models": {"pca": {"kind": "pca"}, "mine": {"kind": "autoencoder"}},
-            "sweep": {"models": ["pca", "mine"], "latent_sizes": [2, 30]},
-            "figures": {
-                "reconstructions": {"models": ["pca"]},
-                "codes_2d": {"models": ["pca"]},
+            "models": {
+                "pca": {"kind": "pca"},
+                "mine": {"kind": "autoencoder"},
+                "warm": {"kind": "autoencoder", "pretraining": {"epochs": 2}},
+                "lpca": {"kind": "logistic_pca"},
             },
+            "sweep": {
+                "mnist": {"models": ["pca", "mine", "warm"], "latent_sizes": [2]},
+                "curves": {"models": ["pca", "lpca"], "latent_sizes": [6]},
+            },
+            "figures": {
+                "reconstructions": {
+                    "mnist": [{"model": "pca", "latent_size": 2}],
+                    "curves": [{"model": "lpca", "latent_size": 6}],
+                },
+                "codes_2d": {"mnist": {"models": ["pca"]}},
+            },
+            "summary": {"mnist": {"pca": "pca"}, "curves": {"pca": "pca"}},
         }
     )
     assert params["models"]["mine"]["epochs"] == 10
     assert params["models"]["mine"]["loss"] == "cross_entropy"
+    assert params["models"]["mine"]["pretraining"] is None
+    assert params["models"]["warm"]["pretraining"]["epochs"] == 2
+    assert params["models"]["warm"]["pretraining"]["learning_rate"] == 0.1
+    assert params["models"]["warm"]["pretraining"]["top_learning_rate"] == 0.001
+    assert params["models"]["lpca"]["code_iterations"] == 100
+    assert params["figures"]["codes_2d"]["mnist"]["per_class"] == 500
+
+
+def _sweep(dataset, **change):
+    return {"sweep": {dataset: {**SWEEP["sweep"][dataset], **change}}}
 
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
         (
-            {"sweep": {"latent_sizes": [2, -3]}},
-            "key 'sweep.latent_sizes[1]': -3 is less than the minimum of 1",
+            _sweep("mnist", latent_sizes=[2, -3]),
+            "key 'sweep.mnist.latent_sizes[1]': -3 is less than the minimum of 1",
         ),
         (
-            {"sweep": {"models": ["pca", "deeep"]}},
-            "key 'sweep.models[1]': unknown model 'deeep'",
+            _sweep("curves", models=["pca", "deeep"]),
+            "key 'sweep.curves.models[1]': unknown model 'deeep'",
         ),
         (
             {"models": {"deep": {"kind": "autoencoder", "loss": "hinge"}}},
@@ -74,19 +106,47 @@ def test_partial_model_entry_gets_defaults_of_its_kind():
         ),
         (
             {"models": {"deep": {"kind": "forest"}}},
-            "key 'models.deep.kind': 'forest' is not one of ['pca', 'autoencoder']",
+            "key 'models.deep.kind': 'forest' is not one of ['pca', 'logistic_pca', "
+            "'autoencoder']",
         ),
         (
             {"compute": {"sede": 1}},
             "key 'compute': Additional properties are not allowed ('sede' was",
         ),
         (
-            {"figures": {"reconstructions": {"latent_size": 7}}},
-            "'figures.reconstructions.latent_size': 7 is not one of sweep",
+            {"models": {"deep": {"kind": "autoencoder", "pretraining": {"epoch": 5}}}},
+            "key 'models.deep.pretraining': Additional properties are not allowed",
         ),
         (
-            {"sweep": {"latent_sizes": [10, 30]}},
-            "the figure of 2-D codes needs latent size 2",
+            {
+                "models": {
+                    "deep": {
+                        "kind": "autoencoder",
+                        "hidden_activation": "relu",
+                        "pretraining": {},
+                    }
+                }
+            },
+            "key 'models.deep.hidden_activation': 'relu' cannot be pretrained",
+        ),
+        (
+            {
+                "figures": {
+                    "reconstructions": {
+                        "mnist": [{"model": "deep_pretrained", "latent_size": 7}]
+                    }
+                }
+            },
+            "'figures.reconstructions.mnist[0]': latent size 7 is not in "
+            "sweep.mnist.latent_sizes",
+        ),
+        (
+            _sweep("mnist", latent_sizes=[10, 30]),
+            "'figures.codes_2d.mnist.models[0]': latent size 2 is not in",
+        ),
+        (
+            {"summary": {"curves": {"pca": "linear"}}},
+            "'summary.curves.pca': model 'linear' is not in sweep.curves.models",
         ),
     ],
 )

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from aelab.data.mnist import load_prepared
+from aelab.data.prepared import load_prepared
 from aelab.evaluate.reconstruction import squared_error_per_image
 from conftest import make_project, tiny_params, venv_env
 
@@ -55,7 +55,9 @@ def both_runs(tmp_path_factory, mnist_mirror):
 def test_both_front_ends_write_the_same_files(both_runs):
     smk, dvc, _ = both_runs
     declared = dvc_outputs(dvc)
-    assert len(declared) == 4 + 2 + 6 + 12 + 2 + 4  # fetch .. figures
+    # mnist fetch, prepare; curves; mnist train, evaluate; curves train,
+    # evaluate; collect (table, metrics) x 2; summary; figures.
+    assert len(declared) == 4 + 2 + 2 + 10 + 20 + 2 + 4 + 4 + 2 + 7
     for path in declared:
         assert (smk / path).is_file(), f"Snakemake did not write {path}"
         assert (dvc / path).is_file(), f"DVC did not write {path}"
@@ -73,8 +75,8 @@ def test_both_front_ends_give_the_same_numbers(both_runs):
     table_smk = pd.read_csv(smk / "results/mnist/metrics.csv")
     table_dvc = pd.read_csv(dvc / "results/mnist/metrics.csv")
     # One row per (model, code size, split).
-    assert len(table_smk) == 3 * 2 * 2
-    assert set(table_smk["model"]) == set(params["sweep"]["models"])
+    assert len(table_smk) == 5 * 2 * 2
+    assert set(table_smk["model"]) == set(params["sweep"]["mnist"]["models"])
     cols = ["dataset", "model", "latent_size", "split", "seed"]
     pd.testing.assert_frame_equal(table_smk[cols], table_dvc[cols])
     # Same code, seed and thread count (compute.threads), though Snakemake
@@ -82,7 +84,7 @@ def test_both_front_ends_give_the_same_numbers(both_runs):
     np.testing.assert_array_equal(
         table_smk["squared_error"], table_dvc["squared_error"]
     )
-    for model in params["sweep"]["models"]:
+    for model in params["sweep"]["mnist"]["models"]:
         for size in (2, 3):
             name = f"results/mnist/codes/{model}/latent-{size}.npz"
             with np.load(smk / name) as a, np.load(dvc / name) as b:
@@ -103,6 +105,49 @@ def test_pca_error_in_the_table_matches_numpy(both_runs):
     assert summary["pca"]["latent_3"]["test_squared_error"] == pytest.approx(
         expected, rel=1e-6
     )
+
+
+def test_summary_sets_ours_beside_the_paper(both_runs):
+    smk, dvc, _ = both_runs
+    summary = pd.read_csv(smk / "results/summary.csv")
+    assert len(summary) == 7  # every published figure, run or not
+    assert set(summary["profile"]) == {"tiny"}
+    curves_pca = summary[
+        (summary["dataset"] == "curves") & (summary["method"] == "pca")
+    ]
+    assert curves_pca["paper"].item() == pytest.approx(5.90)
+    assert np.isnan(curves_pca["ours"].item())  # the tiny sweep has no 18-D
+    curves_ae = summary[
+        (summary["dataset"] == "curves") & (summary["method"] == "autoencoder")
+    ]
+    table = pd.read_csv(smk / "results/curves/metrics.csv")
+    ours = table.query("model == 'deep_pretrained' and split == 'test'")
+    assert curves_ae["ours"].item() == pytest.approx(ours["squared_error"].item())
+    markdown = (smk / "results/summary.md").read_text()
+    assert "| curves | deep autoencoder | 6 | 1.44 |" in markdown
+    assert "not run" in markdown
+    assert (dvc / "results/summary.md").read_text() == markdown
+
+
+def test_pretrained_model_records_pretraining(both_runs):
+    import torch
+
+    smk, _, _ = both_runs
+    saved = torch.load(
+        smk / "results/mnist/models/deep_pretrained/latent-3.pt", weights_only=True
+    )
+    pretraining = saved["record"]["pretraining"]
+    assert pretraining["layer_sizes"] == [784, 16, 8, 3]
+    assert pretraining["top_hidden_units"] == "linear"
+    assert [len(h) for h in pretraining["history"]] == [2, 2, 2]
+    assert "test_squared_error" in pretraining["before_fine_tuning"]
+    history = saved["record"]["history"]
+    assert len(history) == 3 and all("test_squared_error" in h for h in history)
+    assert saved["record"]["pretraining"] is not None
+    random_init = torch.load(
+        smk / "results/mnist/models/deep/latent-3.pt", weights_only=True
+    )
+    assert random_init["record"]["pretraining"] is None
 
 
 def test_second_runs_have_nothing_to_do(both_runs):
@@ -140,10 +185,13 @@ def test_changing_one_model_reruns_only_its_jobs(both_runs, tmp_path):
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (lambda p: p["sweep"]["models"].append("deeep"), "unknown model 'deeep'"),
         (
-            lambda p: p["sweep"]["latent_sizes"].append(-3),
-            "'sweep.latent_sizes[2]': -3 is less than the minimum of 1",
+            lambda p: p["sweep"]["mnist"]["models"].append("deeep"),
+            "'sweep.mnist.models[5]': unknown model 'deeep'",
+        ),
+        (
+            lambda p: p["sweep"]["curves"]["latent_sizes"].append(-3),
+            "'sweep.curves.latent_sizes[1]': -3 is less than the minimum of 1",
         ),
     ],
 )

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from aelab import __version__
-from aelab.config import load_params
+from aelab.config import DATASETS, load_params
 from aelab.errors import AelabError
 
 log = logging.getLogger("aelab")
@@ -65,6 +65,18 @@ def cmd_prepare(args: argparse.Namespace) -> None:
     mnist.prepare(args.raw, args.out, settings["max_train_images"], names)
 
 
+def cmd_make_curves(args: argparse.Namespace) -> None:
+    from aelab.data import curves
+    from aelab.data.prepared import write_prepared
+
+    params = load_params(args.params)
+    settings = params["data"]["curves"]
+    splits = curves.make_splits(
+        settings["n_train"], settings["n_test"], settings["seed"]
+    )
+    write_prepared(args.out, splits)
+
+
 def _use_threads(args: argparse.Namespace, params: dict) -> None:
     """Give torch ``--threads``, else ``compute.threads`` from params.yaml."""
     import torch  # only the steps that compute need it; it is slow to import
@@ -77,14 +89,22 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     params = load_params(args.params)
     _use_threads(args, params)
-    if args.latent not in params["sweep"]["latent_sizes"]:
+    sizes = params["sweep"][args.dataset]["latent_sizes"]
+    if args.latent not in sizes:
         log.warning(
-            "latent size %d is not in sweep.latent_sizes %s",
+            "latent size %d is not in sweep.%s.latent_sizes %s",
             args.latent,
-            params["sweep"]["latent_sizes"],
+            args.dataset,
+            sizes,
         )
     train_model(
-        params, args.model, args.latent, args.train, args.out, test_path=args.test
+        params,
+        args.model,
+        args.latent,
+        args.train,
+        args.out,
+        dataset=args.dataset,
+        test_path=args.test,
     )
 
 
@@ -107,7 +127,21 @@ def cmd_collect(args: argparse.Namespace) -> None:
     from aelab.evaluate.collect import collect
 
     params = load_params(args.params)
-    collect(params, args.metrics_dir, args.table, args.summary)
+    results = Path("results") / args.dataset
+    collect(
+        params,
+        args.dataset,
+        args.metrics_dir or results / "metrics",
+        args.table or results / "metrics.csv",
+        args.summary or results / "metrics.json",
+    )
+
+
+def cmd_summary(args: argparse.Namespace) -> None:
+    from aelab.evaluate.summary import summarise
+
+    params = load_params(args.params)
+    summarise(params, args.tables, args.out)
 
 
 def cmd_plot(args: argparse.Namespace) -> None:
@@ -115,25 +149,33 @@ def cmd_plot(args: argparse.Namespace) -> None:
 
     params = load_params(args.params)
     figures = params["figures"]
+    codes_dir = args.codes_dir or Path("results") / args.dataset / "codes"
     if args.figure == "reconstructions":
+        rows = figures["reconstructions"].get(args.dataset)
+        if not rows:
+            raise AelabError(
+                f"params.yaml has no figures.reconstructions.{args.dataset}; add "
+                "the rows to draw there."
+            )
         reconstructions.draw(
-            args.test,
-            args.codes_dir,
-            figures["reconstructions"]["models"],
-            figures["reconstructions"]["latent_size"],
+            args.test or Path("data") / args.dataset / "prepared" / "test.npz",
+            codes_dir,
+            [(row["model"], row["latent_size"]) for row in rows],
             args.out,
+            dataset=args.dataset,
         )
     elif args.figure == "error-vs-code-size":
         error_vs_code_size.draw(
             args.table, args.out, args.data_out or Path(args.out).with_suffix(".csv")
         )
     else:
-        codes_2d.draw(
-            args.codes_dir,
-            figures["codes_2d"]["models"],
-            figures["codes_2d"]["max_points"],
-            args.out,
-        )
+        figure = figures["codes_2d"].get(args.dataset)
+        if not figure:
+            raise AelabError(
+                f"params.yaml has no figures.codes_2d.{args.dataset}: the figure "
+                "of 2-D codes is drawn for labelled data sets (mnist)."
+            )
+        codes_2d.draw(codes_dir, figure["models"], figure["per_class"], args.out)
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -179,7 +221,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_prepare)
 
+    p = steps.add_parser(
+        "make-curves",
+        parents=[common],
+        **fmt,
+        help="generate the synthetic curves data set",
+    )
+    p.add_argument(
+        "--out", default="data/curves/prepared", help="folder for train/test.npz"
+    )
+    p.set_defaults(func=cmd_make_curves)
+
     p = steps.add_parser("train", parents=[common], **fmt, help="fit one model")
+    p.add_argument("--dataset", choices=DATASETS, default="mnist", help="data set")
     p.add_argument("--model", required=True, help="a model name from params.yaml")
     p.add_argument("--latent", required=True, type=_positive, help="code size")
     p.add_argument(
@@ -208,29 +262,50 @@ def build_parser() -> argparse.ArgumentParser:
     p = steps.add_parser(
         "collect", parents=[common], **fmt, help="one table of metrics"
     )
+    p.add_argument("--dataset", choices=DATASETS, default="mnist", help="data set")
     p.add_argument(
         "--metrics-dir",
-        default="results/mnist/metrics",
-        help="folder of MODEL/latent-K.json files from the evaluate step",
+        help="folder of MODEL/latent-K.json files from the evaluate step "
+        "(default: results/DATASET/metrics)",
     )
     p.add_argument(
-        "--table", default="results/mnist/metrics.csv", help="CSV table to write"
+        "--table", help="CSV table to write (default: results/DATASET/metrics.csv)"
     )
     p.add_argument(
-        "--summary", default="results/mnist/metrics.json", help="JSON to write"
+        "--summary", help="JSON to write (default: results/DATASET/metrics.json)"
     )
     p.set_defaults(func=cmd_collect)
 
+    p = steps.add_parser(
+        "summary",
+        parents=[common],
+        **fmt,
+        help="the paper's figures beside ours",
+    )
+    p.add_argument(
+        "--tables",
+        nargs="+",
+        required=True,
+        help="the collect step's metrics.csv of each data set",
+    )
+    p.add_argument(
+        "--out",
+        default="results/summary",
+        help="path without extension; .md and .csv are written",
+    )
+    p.set_defaults(func=cmd_summary)
+
     p = steps.add_parser("plot", parents=[common], **fmt, help="draw one figure")
     p.add_argument("figure", choices=FIGURES)
+    p.add_argument("--dataset", choices=DATASETS, default="mnist", help="data set")
     p.add_argument("--out", required=True, help="PNG file to write")
     p.add_argument(
-        "--test", default="data/mnist/prepared/test.npz", help="prepared images"
+        "--test", help="prepared images (default: data/DATASET/prepared/test.npz)"
     )
     p.add_argument(
         "--codes-dir",
-        default="results/mnist/codes",
-        help="folder of MODEL/latent-K.npz files from the evaluate step",
+        help="folder of MODEL/latent-K.npz files from the evaluate step "
+        "(default: results/DATASET/codes)",
     )
     p.add_argument(
         "--table", default="results/mnist/metrics.csv", help="the collect step's CSV"

@@ -47,7 +47,8 @@ def load_params(path: str | os.PathLike = "params.yaml") -> dict[str, Any]:
     ------
     AelabError
         If the file is missing, is not YAML, breaks the schema, or names a
-        model in ``sweep.models`` or ``figures`` that ``models`` lacks.
+        model or code size in ``figures`` or ``summary`` that the sweep
+        lacks.
     """
     path = Path(path)
     try:
@@ -84,7 +85,7 @@ def validate_params(raw: Any, source: str = "params.yaml") -> dict[str, Any]:
 
 
 def model_settings(params: dict[str, Any], model: str) -> dict[str, Any]:
-    """The settings of one model, by the name used in ``sweep.models``."""
+    """The settings of one model, by the name used in the sweep."""
     try:
         return params["models"][model]
     except KeyError:
@@ -162,37 +163,55 @@ def _fill_defaults(instance: Any, node: dict[str, Any], validator: Any) -> None:
             _fill_defaults(instance, branch["then"], validator)
 
 
+DATASETS = ("mnist", "curves")
+
+
 def _check_model_names(params: dict[str, Any], source: str) -> None:
     """Cross-key checks that a JSON schema cannot express."""
     defined = params["models"]
-    swept = params["sweep"]["models"]
-    for index, name in enumerate(swept):
-        if name not in defined:
-            raise AelabError(
-                f"{source}: key 'sweep.models[{index}]': unknown model '{name}'. "
-                f"Use one defined under 'models' ({', '.join(sorted(defined))}), "
-                "or define it there."
-            )
-    for figure in ("reconstructions", "codes_2d"):
-        for index, name in enumerate(params["figures"][figure]["models"]):
-            if name not in swept:
+    for dataset in DATASETS:
+        sweep = params["sweep"][dataset]
+        for index, name in enumerate(sweep["models"]):
+            if name not in defined:
                 raise AelabError(
-                    f"{source}: key 'figures.{figure}.models[{index}]': model "
-                    f"'{name}' is not in sweep.models ({', '.join(swept)}). "
-                    "Add it to the sweep or remove it from the figure."
+                    f"{source}: key 'sweep.{dataset}.models[{index}]': unknown "
+                    f"model '{name}'. Use one defined under 'models' "
+                    f"({', '.join(sorted(defined))}), or define it there."
                 )
-    sizes = params["sweep"]["latent_sizes"]
-    size = params["figures"]["reconstructions"]["latent_size"]
-    if size not in sizes:
+        rows = params["figures"]["reconstructions"].get(dataset, [])
+        for index, row in enumerate(rows):
+            key = f"figures.reconstructions.{dataset}[{index}]"
+            _check_swept(sweep, dataset, row["model"], row["latent_size"], key, source)
+        for method, name in params["summary"].get(dataset, {}).items():
+            key = f"summary.{dataset}.{method}"
+            _check_swept(sweep, dataset, name, None, key, source)
+
+    figure = params["figures"]["codes_2d"]["mnist"]
+    for index, name in enumerate(figure["models"]):
+        key = f"figures.codes_2d.mnist.models[{index}]"
+        _check_swept(params["sweep"]["mnist"], "mnist", name, 2, key, source)
+
+
+def _check_swept(
+    sweep: dict[str, Any],
+    dataset: str,
+    model: str,
+    latent_size: int | None,
+    key: str,
+    source: str,
+) -> None:
+    """A model (and code size) that a figure or table needs must be swept."""
+    if model not in sweep["models"]:
         raise AelabError(
-            f"{source}: key 'figures.reconstructions.latent_size': {size} is not "
-            f"one of sweep.latent_sizes {sizes}. Add it to the sweep or pick a "
-            "swept size."
+            f"{source}: key '{key}': model '{model}' is not in "
+            f"sweep.{dataset}.models ({', '.join(sweep['models'])}). Add it to "
+            "the sweep or remove it here."
         )
-    if 2 not in sizes:
+    if latent_size is not None and latent_size not in sweep["latent_sizes"]:
         raise AelabError(
-            f"{source}: key 'sweep.latent_sizes': the figure of 2-D codes needs "
-            "latent size 2 in the sweep. Add 2 to sweep.latent_sizes."
+            f"{source}: key '{key}': latent size {latent_size} is not in "
+            f"sweep.{dataset}.latent_sizes {sweep['latent_sizes']}. Add it to "
+            "the sweep or pick a swept size."
         )
 
 

@@ -4,9 +4,10 @@ rule mnist_fetch:
     log:
         "logs/mnist/fetch.log",
     params:
+        params_file=PARAMS,
         files=config["data"]["mnist"]["files"],
     shell:
-        "aelab fetch --params params.yaml --out data/mnist/raw --log {log}"
+        "aelab fetch --params {params.params_file} --out data/mnist/raw --log {log}"
 
 
 rule mnist_prepare:
@@ -18,8 +19,23 @@ rule mnist_prepare:
     log:
         "logs/mnist/prepare.log",
     params:
+        params_file=PARAMS,
         max_train_images=config["data"]["mnist"]["max_train_images"],
         files=config["data"]["mnist"]["files"],
     shell:
-        "aelab prepare --params params.yaml --raw data/mnist/raw "
+        "aelab prepare --params {params.params_file} --raw data/mnist/raw "
         "--out data/mnist/prepared --log {log}"
+
+
+rule curves_make:
+    output:
+        train="data/curves/prepared/train.npz",
+        test="data/curves/prepared/test.npz",
+    log:
+        "logs/curves/make.log",
+    params:
+        params_file=PARAMS,
+        settings=config["data"]["curves"],
+    shell:
+        "aelab make-curves --params {params.params_file} --out data/curves/prepared "
+        "--log {log}"

@@ -1,36 +1,54 @@
 rule model_evaluate:
     input:
-        model="results/mnist/models/{model}/latent-{latent}.pt",
-        train="data/mnist/prepared/train.npz",
-        test="data/mnist/prepared/test.npz",
+        model="results/{dataset}/models/{model}/latent-{latent}.pt",
+        train="data/{dataset}/prepared/train.npz",
+        test="data/{dataset}/prepared/test.npz",
     output:
-        metrics="results/mnist/metrics/{model}/latent-{latent}.json",
-        codes="results/mnist/codes/{model}/latent-{latent}.npz",
+        metrics="results/{dataset}/metrics/{model}/latent-{latent}.json",
+        codes="results/{dataset}/codes/{model}/latent-{latent}.npz",
     log:
-        "logs/mnist/evaluate/{model}/latent-{latent}.log",
+        "logs/{dataset}/evaluate/{model}/latent-{latent}.log",
     threads: config["compute"]["threads"]
     params:
+        params_file=PARAMS,
         n_reconstructions=config["evaluate"]["n_reconstructions"],
     shell:
-        "aelab evaluate --params params.yaml --model-file {input.model} "
+        "aelab evaluate --params {params.params_file} --model-file {input.model} "
         "--train {input.train} --test {input.test} --metrics {output.metrics} "
         "--codes {output.codes} --log {log}"
 
 
 rule metrics_collect:
     input:
-        expand(
-            "results/mnist/metrics/{model}/latent-{latent}.json",
-            model=MODELS,
-            latent=LATENT_SIZES,
+        lambda wildcards: swept(
+            "results/{dataset}/metrics/{model}/latent-{latent}.json",
+            wildcards.dataset,
         ),
     output:
-        table="results/mnist/metrics.csv",
-        summary="results/mnist/metrics.json",
+        table="results/{dataset}/metrics.csv",
+        summary="results/{dataset}/metrics.json",
     log:
-        "logs/mnist/collect.log",
+        "logs/{dataset}/collect.log",
     params:
-        sweep=config["sweep"],
+        params_file=PARAMS,
+        sweep=lambda wildcards: SWEEP[wildcards.dataset],
     shell:
-        "aelab collect --params params.yaml --metrics-dir results/mnist/metrics "
+        "aelab collect --params {params.params_file} --dataset {wildcards.dataset} "
+        "--metrics-dir results/{wildcards.dataset}/metrics "
         "--table {output.table} --summary {output.summary} --log {log}"
+
+
+rule summary_write:
+    input:
+        expand("results/{dataset}/metrics.csv", dataset=DATASETS),
+    output:
+        markdown="results/summary.md",
+        table="results/summary.csv",
+    log:
+        "logs/summary.log",
+    params:
+        params_file=PARAMS,
+        summary=config["summary"],
+    shell:
+        "aelab summary --params {params.params_file} --tables {input} "
+        "--out results/summary --log {log}"

@@ -1,32 +1,36 @@
 rule figure_reconstructions:
     input:
-        test="data/mnist/prepared/test.npz",
-        codes=expand(
-            "results/mnist/codes/{model}/latent-{latent}.npz",
-            model=config["figures"]["reconstructions"]["models"],
-            latent=config["figures"]["reconstructions"]["latent_size"],
-        ),
+        test="data/{dataset}/prepared/test.npz",
+        codes=lambda wildcards: [
+            f"results/{wildcards.dataset}/codes/{row['model']}/"
+            f"latent-{row['latent_size']}.npz"
+            for row in config["figures"]["reconstructions"][wildcards.dataset]
+        ],
     output:
-        "results/mnist/figures/reconstructions.png",
+        "results/{dataset}/figures/reconstructions.png",
     log:
-        "logs/mnist/figures/reconstructions.log",
+        "logs/{dataset}/figures/reconstructions.log",
     params:
-        figure=config["figures"]["reconstructions"],
+        params_file=PARAMS,
+        rows=lambda wildcards: config["figures"]["reconstructions"][wildcards.dataset],
     shell:
-        "aelab plot reconstructions --params params.yaml --test {input.test} "
-        "--codes-dir results/mnist/codes --out {output} --log {log}"
+        "aelab plot reconstructions --params {params.params_file} --dataset {wildcards.dataset} "
+        "--test {input.test} --codes-dir results/{wildcards.dataset}/codes "
+        "--out {output} --log {log}"
 
 
 rule figure_error_vs_code_size:
     input:
-        "results/mnist/metrics.csv",
+        "results/{dataset}/metrics.csv",
     output:
-        figure="results/mnist/figures/error_vs_code_size.png",
-        data="results/mnist/figures/error_vs_code_size.csv",
+        figure="results/{dataset}/figures/error_vs_code_size.png",
+        data="results/{dataset}/figures/error_vs_code_size.csv",
     log:
-        "logs/mnist/figures/error_vs_code_size.log",
+        "logs/{dataset}/figures/error_vs_code_size.log",
+    params:
+        params_file=PARAMS,
     shell:
-        "aelab plot error-vs-code-size --params params.yaml --table {input} "
+        "aelab plot error-vs-code-size --params {params.params_file} --table {input} "
         "--out {output.figure} --data-out {output.data} --log {log}"
 
 
@@ -34,14 +38,15 @@ rule figure_codes_2d:
     input:
         expand(
             "results/mnist/codes/{model}/latent-2.npz",
-            model=config["figures"]["codes_2d"]["models"],
+            model=config["figures"]["codes_2d"]["mnist"]["models"],
         ),
     output:
         "results/mnist/figures/codes_2d.png",
     log:
         "logs/mnist/figures/codes_2d.log",
     params:
-        figure=config["figures"]["codes_2d"],
+        params_file=PARAMS,
+        figure=config["figures"]["codes_2d"]["mnist"],
     shell:
-        "aelab plot codes-2d --params params.yaml --codes-dir results/mnist/codes "
-        "--out {output} --log {log}"
+        "aelab plot codes-2d --params {params.params_file} --dataset mnist "
+        "--codes-dir results/mnist/codes --out {output} --log {log}"

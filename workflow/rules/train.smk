@@ -1,15 +1,18 @@
 rule model_train:
     input:
-        "data/mnist/prepared/train.npz",
+        train="data/{dataset}/prepared/train.npz",
+        test="data/{dataset}/prepared/test.npz",
     output:
-        "results/mnist/models/{model}/latent-{latent}.pt",
+        "results/{dataset}/models/{model}/latent-{latent}.pt",
     log:
-        "logs/mnist/train/{model}/latent-{latent}.log",
+        "logs/{dataset}/train/{model}/latent-{latent}.log",
     threads: config["compute"]["threads"]
     params:
+        params_file=PARAMS,
         settings=lambda wildcards: config["models"][wildcards.model],
         compute=config["compute"],
+        monitor_every=config["evaluate"]["monitor_every"],
     shell:
-        "aelab train --params params.yaml --model {wildcards.model} "
-        "--latent {wildcards.latent} --train {input} --out {output} "
-        "--log {log}"
+        "aelab train --params {params.params_file} --dataset {wildcards.dataset} "
+        "--model {wildcards.model} --latent {wildcards.latent} "
+        "--train {input.train} --test {input.test} --out {output} --log {log}"

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from aelab.data.download import GZIP_MAGIC, RemoteFile
+from aelab.data.prepared import PIXELS, load_prepared  # noqa: F401 (re-exported)
 from aelab.errors import AelabError
 from aelab.fileio import write_npz
 
@@ -25,7 +26,6 @@ log = logging.getLogger(__name__)
 
 ROLES = ("train_images", "train_labels", "test_images", "test_labels")
 UBYTE = 0x08
-PIXELS = 28 * 28
 REFETCH = "Delete it and run the fetch step again."
 
 
@@ -160,27 +160,3 @@ def prepare(
         log.info("%s: %d images of %d pixels in [0, 1]", path, *images.shape)
         counts[split] = len(images)
     return counts
-
-
-def load_prepared(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
-    """Read a prepared split: float32 images (n, 784) and uint8 labels (n,)."""
-    path = Path(path)
-    try:
-        with np.load(path) as data:
-            images, labels = data["images"], data["labels"]
-    except FileNotFoundError:
-        raise AelabError(
-            f"{path}: prepared data not found. Run the prepare step first."
-        ) from None
-    except (OSError, ValueError, KeyError) as err:
-        raise AelabError(
-            f"{path}: not a prepared data file with 'images' and 'labels' ({err}). "
-            "Check that the path names the prepare step's train.npz or test.npz; "
-            "if it does, delete it and run the prepare step again."
-        ) from None
-    if images.ndim != 2 or images.shape[1] != PIXELS or len(images) != len(labels):
-        raise AelabError(
-            f"{path}: expected images of shape (n, {PIXELS}) and n labels, found "
-            f"{images.shape} and {labels.shape}. Run the prepare step again."
-        )
-    return images, labels

@@ -33,14 +33,15 @@ def metrics_path(metrics_dir: str | os.PathLike, model: str, latent_size: int) -
 
 def collect(
     params: dict[str, Any],
+    dataset: str,
     metrics_dir: str | os.PathLike,
     table_path: str | os.PathLike,
     summary_path: str | os.PathLike,
 ) -> pd.DataFrame:
     """Write the table of every metric (CSV) and a nested summary (JSON).
 
-    Reads one JSON file per (model, latent size) in the sweep, so files left
-    by an earlier, larger sweep are not picked up.
+    Reads one JSON file per (model, latent size) in ``dataset``'s sweep, so
+    files left by an earlier, larger sweep are not picked up.
 
     Returns
     -------
@@ -49,8 +50,9 @@ def collect(
     """
     rows = []
     summary: dict[str, dict[str, Any]] = {}
-    for model in params["sweep"]["models"]:
-        for size in params["sweep"]["latent_sizes"]:
+    sweep = params["sweep"][dataset]
+    for model in sweep["models"]:
+        for size in sweep["latent_sizes"]:
             path = metrics_path(metrics_dir, model, size)
             try:
                 job = json.loads(path.read_text())

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from aelab.data.mnist import load_prepared
+from aelab.data.prepared import load_prepared
 from aelab.evaluate.reconstruction import (
     encode_and_reconstruct,
     showcase_indices,
@@ -16,7 +16,6 @@ from aelab.evaluate.reconstruction import (
 )
 from aelab.fileio import write_json, write_npz
 from aelab.models import store
-from aelab.paper import MNIST_TEST_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -65,13 +64,12 @@ def evaluate_model(
         showcase_indices=shown,
         showcase_reconstructions=recons[shown].astype(np.float32),
     )
-    paper = MNIST_TEST_ERRORS.get((record["model"], record["latent_size"]))
     log.info(
-        "%s latent %d: squared error per image, test %.2f, train %.2f%s",
+        "%s %s latent %d: squared error per image, test %.2f, train %.2f",
+        record["dataset"],
         record["model"],
         record["latent_size"],
         errors["test"],
         errors["train"],
-        f" (paper: {paper:.2f})" if paper is not None else "",
     )
     return metrics

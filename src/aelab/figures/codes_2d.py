@@ -14,18 +14,22 @@ from aelab.figures.common import load_codes, plt, save
 def draw(
     codes_dir: str | os.PathLike,
     models: Sequence[str],
-    max_points: int,
+    per_class: int,
     out_path: str | os.PathLike,
 ) -> None:
-    """Side-by-side scatter plots of 2-D test codes, coloured by digit class."""
+    """Side-by-side scatter plots of 2-D test codes, coloured by digit class.
+
+    The first ``per_class`` test images of each class are drawn (the paper
+    showed 500 of each), in test-set order so that no class is always on top.
+    """
     fig, axes = plt.subplots(
         1, len(models), figsize=(4.5 * len(models), 4.5), squeeze=False
     )
     cmap = plt.get_cmap("tab10")
     for ax, model in zip(axes[0], models, strict=True):
         data = load_codes(Path(codes_dir) / model / "latent-2.npz")
-        codes = data["codes"][:max_points]
-        labels = data["labels"][:max_points]
+        chosen = first_of_each_class(data["labels"], per_class)
+        codes, labels = data["codes"][chosen], data["labels"][chosen]
         for digit in np.unique(labels):
             mine = labels == digit
             ax.scatter(
@@ -48,3 +52,9 @@ def draw(
         bbox_to_anchor=(1, 0.5),
     )
     save(fig, out_path)
+
+
+def first_of_each_class(labels: np.ndarray, per_class: int) -> np.ndarray:
+    """Indices of the first ``per_class`` images of every class, sorted."""
+    chosen = [np.flatnonzero(labels == c)[:per_class] for c in np.unique(labels)]
+    return np.sort(np.concatenate(chosen))

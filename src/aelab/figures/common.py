@@ -17,6 +17,8 @@ from aelab.fileio import atomic_output  # noqa: E402
 
 log = logging.getLogger(__name__)
 
+DATASET_TITLES = {"mnist": "MNIST", "curves": "Curves"}
+
 
 def save(fig: plt.Figure, path: str | os.PathLike) -> None:
     """Save ``fig`` as PNG atomically and close it."""

@@ -11,7 +11,7 @@ from torch import nn
 
 from aelab.errors import AelabError
 from aelab.fileio import atomic_output
-from aelab.models import autoencoder, pca
+from aelab.models import autoencoder, logistic_pca, pca
 
 
 def save(path: str | os.PathLike, model: nn.Module, record: dict[str, Any]) -> None:
@@ -46,6 +46,12 @@ def load(path: str | os.PathLike) -> tuple[nn.Module, dict[str, Any]]:
     if record["kind"] == "pca":
         model: nn.Module = pca.PCACodec(
             state["mean"].numpy(), state["components"].numpy()
+        )
+    elif record["kind"] == "logistic_pca":
+        model = logistic_pca.LogisticPCACodec(
+            state["basis"],
+            state["bias"],
+            code_iterations=record["settings"]["code_iterations"],
         )
     else:
         model = autoencoder.build(

@@ -10,9 +10,9 @@ from typing import Any
 import torch
 
 from aelab.config import model_settings
-from aelab.data.mnist import load_prepared
+from aelab.data.prepared import load_prepared
 from aelab.errors import AelabError
-from aelab.models import autoencoder, pca, rbm, store
+from aelab.models import autoencoder, logistic_pca, pca, rbm, store
 from aelab.training import loop
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,8 @@ def train_model(
     label = f"{model_name} latent {latent_size}"
     if settings["kind"] == "pca":
         model = pca.fit(images, latent_size, seed=seed)
+    elif settings["kind"] == "logistic_pca":
+        model, history = logistic_pca.fit(images, latent_size, settings, seed, device)
     else:
         model = autoencoder.build(settings, input_size, latent_size).to(device)
         data = torch.from_numpy(images).to(device)  # (n, 784), resident

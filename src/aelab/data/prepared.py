@@ -1,0 +1,63 @@
+"""Prepared data: the arrays every data set is turned into.
+
+A prepared split is one ``.npz`` file holding ``images``, float32 of shape
+(n, 784) with pixel intensities in [0, 1], and ``labels``, integers of shape
+(n,) (a class per image; 0 for every image of a data set without classes).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from aelab.errors import AelabError
+from aelab.fileio import write_npz
+
+log = logging.getLogger(__name__)
+
+PIXELS = 28 * 28
+
+
+def load_prepared(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """Read a prepared split: float32 images (n, 784) and integer labels (n,)."""
+    path = Path(path)
+    try:
+        with np.load(path) as data:
+            images, labels = data["images"], data["labels"]
+    except FileNotFoundError:
+        raise AelabError(
+            f"{path}: prepared data not found. Run the prepare step first."
+        ) from None
+    except (OSError, ValueError, KeyError) as err:
+        raise AelabError(
+            f"{path}: not a prepared data file with 'images' and 'labels' ({err}). "
+            "Check that the path names the prepare step's train.npz or test.npz; "
+            "if it does, delete it and run the prepare step again."
+        ) from None
+    if images.ndim != 2 or images.shape[1] != PIXELS or len(images) != len(labels):
+        raise AelabError(
+            f"{path}: expected images of shape (n, {PIXELS}) and n labels, found "
+            f"{images.shape} and {labels.shape}. Run the prepare step again."
+        )
+    return images, labels
+
+
+def write_prepared(
+    out_dir: str | os.PathLike, splits: dict[str, np.ndarray]
+) -> dict[str, int]:
+    """Write unlabelled splits as ``<split>.npz`` files, every label 0.
+
+    ``splits`` maps a split name ("train", "test") to float32 images of
+    shape (n, 784). Returns the number of images written per split.
+    """
+    counts = {}
+    for split, images in splits.items():
+        path = Path(out_dir) / f"{split}.npz"
+        labels = np.zeros(len(images), dtype=np.uint8)
+        write_npz(path, images=images.astype(np.float32), labels=labels)
+        log.info("%s: %d images of %d pixels in [0, 1]", path, *images.shape)
+        counts[split] = len(images)
+    return counts

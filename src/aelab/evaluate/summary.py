@@ -1,0 +1,137 @@
+"""The paper's figures beside ours: results/summary.md and results/summary.csv."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from aelab.errors import AelabError
+from aelab.fileio import atomic_output
+from aelab.paper import METHOD_NAMES, TEST_ERRORS
+
+log = logging.getLogger(__name__)
+
+COLUMNS = [
+    "dataset",
+    "method",
+    "latent_size",
+    "paper",
+    "ours",
+    "model",
+    "profile",
+    "train_seconds",
+]
+
+
+def read_tables(paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
+    """Concatenate the collect step's tables."""
+    frames = []
+    for path in paths:
+        try:
+            frames.append(pd.read_csv(path))
+        except FileNotFoundError:
+            raise AelabError(
+                f"{path}: metrics table not found. Run the collect step first."
+            ) from None
+    return pd.concat(frames, ignore_index=True)
+
+
+def compare(params: dict[str, Any], table: pd.DataFrame) -> pd.DataFrame:
+    """One row per published figure, with ours where the sweep has it.
+
+    ``ours`` is empty (NaN) where the model or code size was not run.
+    """
+    test = table[table["split"] == "test"]
+    profile = params["summary"]["profile"]
+    rows = []
+    for result in TEST_ERRORS:
+        model = params["summary"].get(result.dataset, {}).get(result.method)
+        match = test[
+            (test["dataset"] == result.dataset)
+            & (test["model"] == model)
+            & (test["latent_size"] == result.latent_size)
+        ]
+        rows.append(
+            {
+                "dataset": result.dataset,
+                "method": result.method,
+                "latent_size": result.latent_size,
+                "paper": result.squared_error,
+                "ours": match["squared_error"].iloc[0] if len(match) else None,
+                "model": model,
+                "profile": profile,
+                "train_seconds": match["train_seconds"].iloc[0] if len(match) else None,
+            }
+        )
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def to_markdown(comparison: pd.DataFrame, table: pd.DataFrame) -> str:
+    """The comparison, then every model's test error per data set."""
+    lines = [
+        "# The paper's figures beside ours",
+        "",
+        "Squared error per test image: the sum over the 784 pixels (in [0, 1])",
+        "of the squared difference between an image and its reconstruction,",
+        "averaged over the test images. Paper: Hinton and Salakhutdinov,",
+        "Science 313 (2006).",
+        "",
+        "| data set | method | code size | paper | ours | our model | profile |",
+        "| --- | --- | ---: | ---: | ---: | --- | --- |",
+    ]
+    for row in comparison.itertuples():
+        ours = "not run" if pd.isna(row.ours) else f"{row.ours:.2f}"
+        lines.append(
+            f"| {row.dataset} | {METHOD_NAMES[row.method]} | {row.latent_size} | "
+            f"{row.paper:.2f} | {ours} | {row.model} | {row.profile} |"
+        )
+    test = table[table["split"] == "test"]
+    for dataset, rows in test.groupby("dataset", sort=False):
+        pivot = rows.pivot_table(
+            index="model", columns="latent_size", values="squared_error", sort=False
+        )
+        sizes = list(pivot.columns)
+        lines += [
+            "",
+            f"## Every model on {dataset}: test squared error per image",
+            "",
+            "| model | " + " | ".join(f"{s}-D" for s in sizes) + " |",
+            "| --- |" + " ---: |" * len(sizes),
+        ]
+        for model, values in pivot.iterrows():
+            cells = " | ".join("" if pd.isna(v) else f"{v:.2f}" for v in values)
+            lines.append(f"| {model} | {cells} |")
+    return "\n".join(lines) + "\n"
+
+
+def summarise(
+    params: dict[str, Any],
+    table_paths: Sequence[str | os.PathLike],
+    out: str | os.PathLike,
+) -> pd.DataFrame:
+    """Write ``out``.md and ``out``.csv; return the comparison."""
+    table = read_tables(table_paths)
+    comparison = compare(params, table)
+    out = Path(out)
+    with atomic_output(out.with_name(out.name + ".csv")) as tmp:
+        comparison.to_csv(tmp, index=False, float_format="%.4f")
+    with atomic_output(out.with_name(out.name + ".md")) as tmp:
+        Path(tmp).write_text(to_markdown(comparison, table))
+    for row in comparison.itertuples():
+        ours = "not run" if pd.isna(row.ours) else f"{row.ours:.2f}"
+        log.info(
+            "%s %s %d-D: paper %.2f, ours %s (%s)",
+            row.dataset,
+            METHOD_NAMES[row.method],
+            row.latent_size,
+            row.paper,
+            ours,
+            row.profile,
+        )
+    log.info("wrote %s.md and %s.csv", out, out)
+    return comparison
