@@ -251,11 +251,24 @@ _INFIX = {"add": "+", "mul": "*"}
 
 
 def _parenthesise(name: str) -> str:
-    """``name`` in parentheses unless it is a single name or number."""
+    """``name`` in parentheses unless it is one name, number or call."""
     bare = name.replace(".", "").replace("_", "")
     if bare.isalnum() or (name.startswith("-") and bare[1:].isalnum()):
         return name
+    head, paren, _ = name.partition("(")
+    if paren and head.isidentifier() and _closes_at_end(name, len(head)):
+        return name
     return f"({name})"
+
+
+def _closes_at_end(text: str, start: int) -> bool:
+    """Whether the parenthesis opened at ``start`` closes at the last character."""
+    depth = 0
+    for i, char in enumerate(text[start:], start):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0:
+            return i == len(text) - 1
+    return False
 
 
 def topological_order(output: Value) -> list[Value]:

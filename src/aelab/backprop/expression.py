@@ -136,6 +136,8 @@ def build(text: str, values: Mapping[str, float]) -> Expression:
         name that is used before its step or given twice.
     """
     statements = _parse(text)
+    for statement in statements:
+        _check_syntax(text, statement.value)
     inputs = _input_names(text, statements)
     _check_values(text, inputs, values)
 
@@ -197,6 +199,59 @@ def _parse(text: str) -> list[ast.stmt]:
             "must be NAME = FORMULA, and the last a formula or NAME = FORMULA"
         )
     return tree.body
+
+
+def _check_syntax(text: str, tree: ast.expr) -> None:
+    """Raise unless ``tree`` uses only the whitelisted syntax."""
+    # An explicit stack rather than recursion: a long sum is a deep tree.
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Constant):
+            # bool is an int to Python; True is not a number here.
+            ok = isinstance(node.value, int | float) and not isinstance(
+                node.value, bool
+            )
+        elif isinstance(node, ast.Name):
+            ok = True
+        elif isinstance(node, ast.BinOp):
+            ok = type(node.op) in _BINARY
+            stack += [node.left, node.right]
+        elif isinstance(node, ast.UnaryOp):
+            ok = isinstance(node.op, ast.USub | ast.UAdd)
+            stack.append(node.operand)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            _check_call(text, node)
+            ok = True
+            stack += node.args
+        else:
+            ok = False
+        if not ok:
+            raise _unsupported(text, node)
+
+
+def _check_call(text: str, call: ast.Call) -> None:
+    name = call.func.id
+    if name not in FUNCTIONS:
+        raise AelabError(
+            f"function '{name}' in '{text}' is not supported; "
+            f"use one of {', '.join(FUNCTIONS)}{_suggest(name, FUNCTIONS)}"
+        )
+    if len(call.args) != 1 or call.keywords:
+        raise AelabError(
+            f"'{ast.unparse(call)}' in '{text}': {name} takes exactly one "
+            f"argument, e.g. {name}(x)"
+        )
+
+
+def _unsupported(text: str, tree: ast.AST) -> AelabError:
+    segment = ast.get_source_segment(text.strip(), tree) or ast.unparse(tree)
+    hint = _HINTS.get(type(getattr(tree, "op", None)), "")
+    where = "" if segment == text.strip() else f" in '{text}'"
+    return AelabError(
+        f"'{segment}'{where} is not supported{hint}; "
+        f"an expression may use only {_ALLOWED}"
+    )
 
 
 def _simple_target(statement: ast.Assign) -> bool:
@@ -278,38 +333,35 @@ def _suggest(name: str, candidates: Iterable[str]) -> str:
 
 
 class _Builder:
-    """Turns whitelisted syntax into nodes, one node per sub-expression.
+    """Turns checked syntax into nodes, one node per sub-expression.
 
     A sub-expression without names (``2 * 3``) folds to a plain number, so
     that it becomes one constant, or an exponent that needs no gradient.
     """
 
     def __init__(self, text: str, scope: dict[str, Value]) -> None:
-        self.text = text.strip()
+        self.text = text
         self.scope = scope
 
     def node(self, tree: ast.expr) -> Value:
         result = self.build(tree)
         if isinstance(result, float):
-            return Value(result, op="const", label=self.source(tree))
+            return Value(result, op="const", label=ast.unparse(tree))
         return result
-
-    def source(self, tree: ast.AST) -> str:
-        return ast.unparse(tree)
 
     def build(self, tree: ast.expr) -> Value | float:
         if isinstance(tree, ast.Constant):
-            return self.constant(tree)
+            return float(tree.value)
         if isinstance(tree, ast.Name):
             return self.scope[tree.id]
-        if isinstance(tree, ast.BinOp) and type(tree.op) in _BINARY:
+        if isinstance(tree, ast.BinOp):
             left, right = self.build(tree.left), self.build(tree.right)
             operation = _BINARY[type(tree.op)]
             if isinstance(left, float) and isinstance(right, float):
                 # Through the engine, for IEEE results: 1/0 is inf, not an error.
                 return operation(Value(left, op="const"), right).data
             return self.named(operation(left, right), tree)
-        if isinstance(tree, ast.UnaryOp) and isinstance(tree.op, ast.USub | ast.UAdd):
+        if isinstance(tree, ast.UnaryOp):
             operand = self.build(tree.operand)
             if isinstance(tree.op, ast.UAdd):
                 return operand
@@ -317,42 +369,14 @@ class _Builder:
                 return -operand
             return self.named(-operand, tree)
         if isinstance(tree, ast.Call):
-            return self.call(tree)
-        raise self.unsupported(tree)
-
-    def constant(self, tree: ast.Constant) -> float:
-        # bool is an int to Python; True is not a number here.
-        if isinstance(tree.value, int | float) and not isinstance(tree.value, bool):
-            return float(tree.value)
-        raise self.unsupported(tree)
-
-    def call(self, tree: ast.Call) -> Value | float:
-        if not isinstance(tree.func, ast.Name):
-            raise self.unsupported(tree)
-        name = tree.func.id
-        if name not in FUNCTIONS:
-            raise AelabError(
-                f"function '{name}' in '{self.text}' is not supported; "
-                f"use one of {', '.join(FUNCTIONS)}{_suggest(name, FUNCTIONS)}"
-            )
-        if len(tree.args) != 1 or tree.keywords:
-            raise AelabError(
-                f"'{self.source(tree)}' in '{self.text}': {name} takes exactly "
-                f"one argument, e.g. {name}(x)"
-            )
-        argument = self.build(tree.args[0])
-        if isinstance(argument, float):
-            return getattr(Value(argument, op="const"), name)().data
-        return self.named(getattr(argument, name)(), tree)
+            argument = self.build(tree.args[0])
+            function = tree.func.id
+            if isinstance(argument, float):
+                return getattr(Value(argument, op="const"), function)().data
+            return self.named(getattr(argument, function)(), tree)
+        # _check_syntax lets nothing else through; this guards against drift.
+        raise _unsupported(self.text, tree)
 
     def named(self, result: Value, tree: ast.expr) -> Value:
-        result.label = self.source(tree)
+        result.label = ast.unparse(tree)
         return result
-
-    def unsupported(self, tree: ast.AST) -> AelabError:
-        segment = ast.get_source_segment(self.text, tree) or ast.unparse(tree)
-        hint = _HINTS.get(type(getattr(tree, "op", None)), "")
-        return AelabError(
-            f"'{segment}' in '{self.text}' is not supported{hint}; "
-            f"an expression may use only {_ALLOWED}"
-        )
