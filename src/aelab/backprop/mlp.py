@@ -39,8 +39,8 @@ class Linear:
         bound = np.sqrt(6.0 / (n_in + n_out))
         self.weight = rng.uniform(-bound, bound, size=(n_in, n_out))
         self.bias = np.zeros(n_out)
-        self.params = [self.weight, self.bias]
-        self.grads = [np.zeros_like(self.weight), np.zeros_like(self.bias)]
+        self.params = (self.weight, self.bias)
+        self.grads = (np.zeros_like(self.weight), np.zeros_like(self.bias))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Outputs of shape (n, n_out) for inputs of shape (n, n_in)."""
@@ -48,9 +48,12 @@ class Linear:
         return x @ self.weight + self.bias
 
     def backward(self, d_out: np.ndarray) -> np.ndarray:
-        """Store the parameter gradients; return ``d loss / d x``, (n, n_in)."""
-        self.grads[0][...] = self._x.T @ d_out
-        self.grads[1][...] = d_out.sum(axis=0)
+        """Store the parameter gradients; return ``d loss / d x``, (n, n_in).
+
+        The gradients are new arrays each time, so that those returned by an
+        earlier call stay as they were.
+        """
+        self.grads = (self._x.T @ d_out, d_out.sum(axis=0))
         return d_out @ self.weight.T
 
 
