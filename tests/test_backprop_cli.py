@@ -6,6 +6,7 @@ import csv
 
 import pytest
 
+from aelab.backprop import expression
 from aelab.cli import main
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -160,3 +161,19 @@ def test_example_and_expression_together_are_refused(capsys):
         main(["backprop", "--example", "sum", "--expr", "x"])
     assert info.value.code == 2
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", sorted(expression.EXAMPLES))
+def test_every_example_is_offered_by_the_command_line(tmp_path, capsys, name):
+    code, out, _ = run(capsys, "--example", name, "--out", str(tmp_path / "g.png"))
+    assert code == 0 and out.splitlines()[-1].startswith("f ")
+
+
+def test_a_value_that_is_not_finite_is_warned_about(tmp_path, capsys):
+    code, out, err = run(
+        capsys, "--expr", "f = log(x) * y", "--values", "x=-1", "y=2",
+        "--out", str(tmp_path / "g.png"),
+    )  # fmt: skip
+    assert code == 0
+    assert "not a finite value: log(x), f" in err
+    assert table_columns(out)["f"] == ("mul", "nan", "1")

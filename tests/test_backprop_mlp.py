@@ -240,6 +240,12 @@ def test_gradcheck_on_the_autoencoder_module():
         assert new.grad is None  # autograd.grad, not backward()
 
 
+def test_gradcheck_takes_a_single_array():
+    a = np.array([[0.5, -1.0], [2.0, 0.25]])
+    result = gradcheck(lambda: (a**3).sum(), a, [3 * a**2])
+    assert result.passed and result.n_checked == 4
+
+
 def test_gradcheck_needs_gradients_for_numpy_inputs():
     with pytest.raises(ValueError, match="grads is required for numpy inputs"):
         gradcheck(lambda: 0.0, [np.zeros(2)])

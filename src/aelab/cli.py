@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -150,6 +151,13 @@ def cmd_backprop(args: argparse.Namespace) -> None:
     graph.output.backward()
 
     rows = table.rows(graph.output)
+    not_finite = [row.node for row in rows if not math.isfinite(row.value)]
+    if not_finite:
+        log.warning(
+            "not a finite value: %s; look for a log of a number <= 0, a division "
+            "by 0 or an overflow",
+            ", ".join(not_finite),
+        )
     # The table is this command's output, for the terminal, not a log line.
     print(table.format_table(rows))
     if args.table:

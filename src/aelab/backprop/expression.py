@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import difflib
 import logging
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -44,20 +45,16 @@ class Example:
 
     text: str
     values: dict[str, float]
-    description: str
 
 
-# The classic node-by-node example, and its variant with a sum at the end.
+# The classic node-by-node example, f = (w + x*y) * z, and its variant with a
+# sum at the end. The command line's --example choices repeat these keys.
 EXAMPLES = {
     "product": Example(
-        "v = x * y; u = w + v; f = u * z",
-        {"w": 5.0, "x": 3.0, "y": 2.0, "z": 4.0},
-        "f = (w + x*y) * z",
+        "v = x * y; u = w + v; f = u * z", {"w": 5.0, "x": 3.0, "y": 2.0, "z": 4.0}
     ),
     "sum": Example(
-        "v = x * y; u = w + v; f = u + z",
-        {"w": 5.0, "x": 3.0, "y": 2.0, "z": 4.0},
-        "f = (w + x*y) + z",
+        "v = x * y; u = w + v; f = u + z", {"w": 5.0, "x": 3.0, "y": 2.0, "z": 4.0}
     ),
 }
 
@@ -157,7 +154,7 @@ def build(text: str, values: Mapping[str, float]) -> Expression:
                 scope[name] = output
     except RecursionError:
         raise AelabError(
-            f"the expression '{text[:40]}...' is nested too deeply; "
+            f"the expression {_quote(text)} is nested too deeply; "
             "split it into named steps, e.g. 'v = x*y; f = v + z'"
         ) from None
 
@@ -178,13 +175,13 @@ def _parse(text: str) -> list[ast.stmt]:
     except SyntaxError as err:
         where = f" at column {err.offset}" if err.offset else ""
         raise AelabError(
-            f"cannot parse the expression '{text}': {err.msg}{where}. "
+            f"cannot parse the expression {_quote(text)}: {err.msg}{where}. "
             f"Write a formula of {_ALLOWED}, e.g. '(w + x*y) * z', or steps "
             "such as 'v = x*y; f = v + z'"
         ) from None
     except (RecursionError, MemoryError):
         raise AelabError(
-            f"the expression '{text[:40]}...' is nested too deeply to parse; "
+            f"the expression {_quote(text)} is nested too deeply to parse; "
             "split it into named steps, e.g. 'v = x*y; f = v + z'"
         ) from None
     for index, statement in enumerate(tree.body):
@@ -195,8 +192,9 @@ def _parse(text: str) -> list[ast.stmt]:
             continue
         segment = ast.get_source_segment(source, statement) or ""
         raise AelabError(
-            f"'{segment}' in '{text}' is not a step: every step but the last "
-            "must be NAME = FORMULA, and the last a formula or NAME = FORMULA"
+            f"{_quote(segment)} in {_quote(text)} is not a step: every step but "
+            "the last must be NAME = FORMULA, and the last a formula or "
+            "NAME = FORMULA"
         )
     return tree.body
 
@@ -212,6 +210,11 @@ def _check_syntax(text: str, tree: ast.expr) -> None:
             ok = isinstance(node.value, int | float) and not isinstance(
                 node.value, bool
             )
+            if isinstance(node.value, int) and abs(node.value) > sys.float_info.max:
+                raise AelabError(
+                    f"the number {_quote(str(node.value), 20)} in {_quote(text)} "
+                    "is too large for a float (at most about 1.8e308)"
+                )
         elif isinstance(node, ast.Name):
             ok = True
         elif isinstance(node, ast.BinOp):
@@ -234,12 +237,12 @@ def _check_call(text: str, call: ast.Call) -> None:
     name = call.func.id
     if name not in FUNCTIONS:
         raise AelabError(
-            f"function '{name}' in '{text}' is not supported; "
+            f"function '{name}' in {_quote(text)} is not supported; "
             f"use one of {', '.join(FUNCTIONS)}{_suggest(name, FUNCTIONS)}"
         )
     if len(call.args) != 1 or call.keywords:
         raise AelabError(
-            f"'{ast.unparse(call)}' in '{text}': {name} takes exactly one "
+            f"{_quote(ast.unparse(call))} in {_quote(text)}: {name} takes exactly one "
             f"argument, e.g. {name}(x)"
         )
 
@@ -247,9 +250,9 @@ def _check_call(text: str, call: ast.Call) -> None:
 def _unsupported(text: str, tree: ast.AST) -> AelabError:
     segment = ast.get_source_segment(text.strip(), tree) or ast.unparse(tree)
     hint = _HINTS.get(type(getattr(tree, "op", None)), "")
-    where = "" if segment == text.strip() else f" in '{text}'"
+    where = "" if segment == text.strip() else f" in {_quote(text)}"
     return AelabError(
-        f"'{segment}'{where} is not supported{hint}; "
+        f"{_quote(segment)}{where} is not supported{hint}; "
         f"an expression may use only {_ALLOWED}"
     )
 
@@ -267,11 +270,12 @@ def _input_names(text: str, statements: list[ast.stmt]) -> list[str]:
         name = statement.targets[0].id
         if name in step_of:
             raise AelabError(
-                f"'{name}' is assigned twice in '{text}'; give each step its own name"
+                f"'{name}' is assigned twice in {_quote(text)}; "
+                "give each step its own name"
             )
         if name in FUNCTIONS:
             raise AelabError(
-                f"'{name}' in '{text}' cannot name a step: it is a function; "
+                f"'{name}' in {_quote(text)} cannot name a step: it is a function; "
                 "choose another name"
             )
         step_of[name] = index
@@ -281,7 +285,7 @@ def _input_names(text: str, statements: list[ast.stmt]) -> list[str]:
         for name in _names_read(statement.value):
             if name in step_of and step_of[name] >= index:
                 raise AelabError(
-                    f"'{name}' is used in '{text}' before its step "
+                    f"'{name}' is used in {_quote(text)} before its step "
                     f"'{name} = ...' has run; move that step first, or give "
                     "the step a name that no input has"
                 )
@@ -289,7 +293,7 @@ def _input_names(text: str, statements: list[ast.stmt]) -> list[str]:
                 inputs.append(name)
     if not inputs:
         raise AelabError(
-            f"the expression '{text}' has no input names, so there is nothing "
+            f"the expression {_quote(text)} has no input names, so there is nothing "
             "to differentiate; use names, e.g. '(w + x*y) * z'"
         )
     return inputs
@@ -315,16 +319,22 @@ def _check_values(text: str, inputs: list[str], values: Mapping[str, float]) -> 
     for name in inputs:
         if name not in values:
             raise AelabError(
-                f"name '{name}' in '{text}' has no value; "
+                f"name '{name}' in {_quote(text)} has no value; "
                 f"give one as {name}=NUMBER{_suggest(name, values)}"
             )
     for name in values:
         if name not in inputs:
             raise AelabError(
-                f"a value is given for '{name}', which '{text}' does not use "
+                f"a value is given for '{name}', which {_quote(text)} does not use "
                 f"as an input (its inputs: {', '.join(inputs)})"
                 f"{_suggest(name, inputs)}"
             )
+
+
+def _quote(text: str, limit: int = 60) -> str:
+    """``text`` in quotes, cut short if long, for an error message."""
+    text = text.strip()
+    return f"'{text}'" if len(text) <= limit else f"'{text[: limit - 3]}...'"
 
 
 def _suggest(name: str, candidates: Iterable[str]) -> str:

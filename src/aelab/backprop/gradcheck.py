@@ -74,7 +74,7 @@ def gradcheck(
         Called with no arguments; returns a scalar (a float, or a 0-d numpy
         array or torch tensor) that depends on ``inputs``. The check changes
         the inputs in place between calls and restores them afterwards.
-    inputs : sequence of ndarray or torch.Tensor, or torch.nn.Module
+    inputs : ndarray, torch.Tensor, a sequence of them, or torch.nn.Module
         The arrays to differentiate with respect to; a module stands for its
         ``parameters()``.
     grads : sequence of array-like, optional
@@ -196,6 +196,8 @@ def numerical_gradient(
 def _as_list(inputs: Sequence[Any] | Any) -> list[Any]:
     if hasattr(inputs, "parameters") and callable(inputs.parameters):
         return list(inputs.parameters())
+    if isinstance(inputs, np.ndarray) or _is_torch(inputs):
+        return [inputs]  # one array, not a sequence of its rows
     arrays = list(inputs)
     for index, array in enumerate(arrays):
         if not (_is_torch(array) or isinstance(array, np.ndarray)):
