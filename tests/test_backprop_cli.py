@@ -177,3 +177,15 @@ def test_a_value_that_is_not_finite_is_warned_about(tmp_path, capsys):
     assert code == 0
     assert "not a finite value: log(x), f" in err
     assert table_columns(out)["f"] == ("mul", "nan", "1")
+
+
+def test_a_graph_too_large_to_read_is_tabled_but_not_drawn(tmp_path, capsys):
+    out_png = tmp_path / "g.png"
+    big_sum = " + ".join(["x"] * 70)
+    code, out, err = run(
+        capsys, "--expr", big_sum, "--values", "x=2", "--out", str(out_png)
+    )
+    assert code == 0
+    assert "the graph has 70 nodes, more than the 60" in err
+    assert not out_png.exists()
+    assert table_columns(out)["x"] == ("input", "2", "70")

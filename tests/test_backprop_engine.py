@@ -355,3 +355,13 @@ def test_values_parse_in_order():
         ("x", -0.5),
         ("y", 1000.0),
     ]
+
+
+def test_unlabelled_nodes_are_named_by_formula_to_a_bounded_depth():
+    y = Value(2.0, label="y")
+    assert (y * 3 + y / 2).name == "(y * 3) + (y * 0.5)"
+    assert (y**2).exp().name == "exp(y ** 2)"
+    deep = y
+    for _ in range(3000):
+        deep = (deep + y).tanh()
+    assert deep.name == "tanh(tanh(… + y) + y)"

@@ -11,6 +11,7 @@ feeds.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from aelab.backprop.engine import Value, topological_order
 from aelab.backprop.table import format_number, unique_names
 from aelab.figures.common import plt, save
 
+log = logging.getLogger(__name__)
+
 # Sizes in layout units: columns are one unit apart; a box needs one unit of
 # height in its column, a waypoint WAYPOINT_ROOM.
 BOX_WIDTH, BOX_HEIGHT = 0.66, 0.62
@@ -30,6 +33,9 @@ INCHES_PER_COLUMN, INCHES_PER_ROW = 2.5, 1.35
 COLOURS = {"input": "#cfe2f3", "const": "#eeeeee", "output": "#d9ead3"}
 OP_COLOUR = "#fff2cc"
 MAX_NAME = 16
+# Beyond this many nodes a drawing is too large to read (and to render
+# quickly); the table still lists every node.
+MAX_NODES = 60
 
 
 @dataclass(eq=False)
@@ -140,12 +146,13 @@ def _room(item: object) -> float:
     return WAYPOINT_ROOM if isinstance(item, _Waypoint) else 1.0
 
 
-def draw(output: Value, path: str | os.PathLike, title: str | None = None) -> None:
+def draw(output: Value, path: str | os.PathLike, title: str | None = None) -> bool:
     """Draw the graph of ``output`` after ``output.backward()`` as a PNG.
 
     Each box shows the node's name and operation, its forward value and its
     gradient ``d output / d node``; each edge is labelled with its local
-    gradient ``d consumer / d input``.
+    gradient ``d consumer / d input``. A graph of more than ``MAX_NODES``
+    nodes is not drawn; a warning says so.
 
     Parameters
     ----------
@@ -155,7 +162,22 @@ def draw(output: Value, path: str | os.PathLike, title: str | None = None) -> No
         The PNG file to write, atomically.
     title : str, optional
         Drawn above the graph.
+
+    Returns
+    -------
+    bool
+        Whether the file was written.
     """
+    n_nodes = len(topological_order(output))
+    if n_nodes > MAX_NODES:
+        log.warning(
+            "the graph has %d nodes, more than the %d that can be drawn legibly; "
+            "%s was not written (the table lists every node)",
+            n_nodes,
+            MAX_NODES,
+            path,
+        )
+        return False
     position, edges = layout(output)
     nodes = [item for item in position if isinstance(item, Value)]
     names = unique_names(sorted(nodes, key=lambda node: node.order))
@@ -180,8 +202,11 @@ def draw(output: Value, path: str | os.PathLike, title: str | None = None) -> No
         f"value: forward value    grad: {grad}    "
         "on each edge: local gradient d node/d input"
     )
-    ax.set_title(f"{title}\n{caption}" if title else caption, fontsize=9)
+    if title:
+        caption = f"{_short(title, 100)}\n{caption}"
+    ax.set_title(caption, fontsize=9)
     save(fig, path)
+    return True
 
 
 def _box(
@@ -275,8 +300,8 @@ def _bezier(p0: tuple, p1: tuple, p2: tuple, t: float) -> tuple[float, float]:
     return (a * p0[0] + b * p1[0] + c * p2[0], a * p0[1] + b * p1[1] + c * p2[1])
 
 
-def _short(name: str) -> str:
-    return name if len(name) <= MAX_NAME else name[: MAX_NAME - 1] + "…"
+def _short(text: str, limit: int = MAX_NAME) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _consumers(nodes: list[Value]) -> dict[Value, list[Value]]:

@@ -102,18 +102,28 @@ class Value:
 
     @property
     def name(self) -> str:
-        """The label, or a formula built from the inputs' names."""
+        """The label, or a formula built from the inputs' names.
+
+        A formula goes at most four operations deep, with ``…`` for the
+        rest, so that an unlabelled deep graph still gets short names.
+        """
+        return self._name(depth=4)
+
+    def _name(self, depth: int) -> str:
         if self.label is not None:
             return self.label
         if self.op == "const":
             return f"{self.data:g}"
         if not self.inputs:
             return f"node{self.order}"
-        names = [_parenthesise(node.name) for node in self.inputs]
+        if depth == 0:
+            return "…"
+        names = [node._name(depth - 1) for node in self.inputs]
         if self.op in _INFIX:
-            return f" {_INFIX[self.op]} ".join(names)
+            return f" {_INFIX[self.op]} ".join(map(_parenthesise, names))
         if self.exponent is not None:
-            return f"{names[0]} ** {_parenthesise(f'{self.exponent:g}')}"
+            base, exponent = names[0], f"{self.exponent:g}"
+            return f"{_parenthesise(base)} ** {_parenthesise(exponent)}"
         return f"{self.op}({', '.join(names)})"
 
     def __repr__(self) -> str:
@@ -251,7 +261,9 @@ _INFIX = {"add": "+", "mul": "*"}
 
 
 def _parenthesise(name: str) -> str:
-    """``name`` in parentheses unless it is one name, number or call."""
+    """``name`` in parentheses unless it is one name, number, call or ``…``."""
+    if name == "…":
+        return name
     bare = name.replace(".", "").replace("_", "")
     if bare.isalnum() or (name.startswith("-") and bare[1:].isalnum()):
         return name
