@@ -246,6 +246,18 @@ def test_gradcheck_takes_a_single_array():
     assert result.passed and result.n_checked == 4
 
 
+def test_gradcheck_fails_on_nan():
+    a = np.array([1.0, -1.0])
+
+    def func():
+        with np.errstate(invalid="ignore"):  # log(-1) is the point here
+            return np.log(a).sum()
+
+    result = gradcheck(func, a, [1 / a])
+    assert not result.passed
+    assert result.max_abs_error == np.inf
+
+
 def test_gradcheck_needs_gradients_for_numpy_inputs():
     with pytest.raises(ValueError, match="grads is required for numpy inputs"):
         gradcheck(lambda: 0.0, [np.zeros(2)])

@@ -98,6 +98,13 @@ def layout(output: Value) -> tuple[dict, list[_Edge]]:
     Each node or waypoint aims for the mean height of what it feeds; those of
     one column are then pushed apart to make room, and the column shifted
     back so that their mean height is the mean of their aims.
+
+    Returns
+    -------
+    position : dict
+        ``(x, y)`` in layout units for each node (Value) and each waypoint.
+    edges : list of _Edge
+        One per input of every node, with its waypoints.
     """
     column = columns(output)
     edges = _edges(column)
@@ -134,11 +141,13 @@ def layout(output: Value) -> tuple[dict, list[_Edge]]:
         for item, y in zip(items, placed, strict=True):
             height[item] = y + shift
 
-    position = {item: (float(column_of(item, column)), height[item]) for item in height}
+    position = {
+        item: (float(_column_of(item, column)), height[item]) for item in height
+    }
     return position, edges
 
 
-def column_of(item: object, column: dict[Value, int]) -> int:
+def _column_of(item: object, column: dict[Value, int]) -> int:
     return item.column if isinstance(item, _Waypoint) else column[item]
 
 

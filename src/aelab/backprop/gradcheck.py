@@ -125,11 +125,15 @@ def gradcheck(
         numeric = numerical_gradient(func, array, elements, eps=eps)
         for element, estimate in zip(elements, numeric, strict=True):
             exact = float(analytic[index][element])
-            error = abs(exact - estimate)
-            ratio = error / (atol + rtol * abs(estimate))
-            # nan (from a nan or an inf - inf) is a failure, and the worst one.
-            if np.isnan(ratio):
+            error = float(abs(exact - estimate))
+            tolerance = atol + rtol * abs(float(estimate))
+            if np.isnan(error):
+                # A nan, or inf - inf: a failure, and the worst one.
                 error, ratio = np.inf, np.inf
+            elif tolerance > 0:
+                ratio = error / tolerance
+            else:
+                ratio = 0.0 if error == 0 else np.inf
             max_error = max(max_error, error)
             if ratio > worst_ratio:
                 worst_ratio = ratio
