@@ -2,13 +2,16 @@
 
 Each subcommand parses its arguments, reads params.yaml through
 :mod:`aelab.config` and hands off to a plain function. The workflow files
-(Snakefile, dvc.yaml) call these subcommands and nothing else.
+(Snakefile, dvc.yaml) call these subcommands and nothing else. One more
+subcommand, ``aelab backprop``, is a teaching aid outside the pipeline: it
+backpropagates through a small expression node by node.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -178,6 +181,34 @@ def cmd_plot(args: argparse.Namespace) -> None:
         codes_2d.draw(codes_dir, figure["models"], figure["per_class"], args.out)
 
 
+def cmd_backprop(args: argparse.Namespace) -> None:
+    from aelab.backprop import drawing, expression, table
+
+    if args.expr is None:
+        example = expression.EXAMPLES[args.example]
+        text, values = example.text, dict(example.values)
+        # Values typed after --values replace the example's own.
+        values.update(expression.parse_values(args.values or []))
+    else:
+        text, values = args.expr, expression.parse_values(args.values or [])
+    graph = expression.build(text, values)
+    graph.output.backward()
+
+    rows = table.rows(graph.output)
+    not_finite = [row.node for row in rows if not math.isfinite(row.value)]
+    if not_finite:
+        log.warning(
+            "not a finite value: %s; look for a log of a number <= 0, a division "
+            "by 0 or an overflow",
+            ", ".join(not_finite),
+        )
+    # The table is this command's output, for the terminal, not a log line.
+    print(table.format_table(rows))
+    if args.table:
+        table.write_csv(rows, args.table)
+    drawing.draw(graph.output, args.out, title=text)
+
+
 class _HelpFormatter(argparse.HelpFormatter):
     """Show an option's default in its help, where it has a meaningful one."""
 
@@ -188,23 +219,33 @@ class _HelpFormatter(argparse.HelpFormatter):
         return text
 
 
+class _ExamplesFormatter(_HelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Keep the line breaks of a description and of a list of examples."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aelab",
         formatter_class=_HelpFormatter,
         description="Autoencoders against PCA, after Hinton & Salakhutdinov (2006).",
     )
-    common = argparse.ArgumentParser(add_help=False)
+    # Every subcommand logs; only the pipeline steps read params.yaml.
+    logging_options = argparse.ArgumentParser(add_help=False)
+    logging_options.add_argument(
+        "--log", metavar="FILE", help="also write the log to FILE"
+    )
+    logging_options.add_argument(
+        "-v", "--verbose", action="store_true", help="debug logging"
+    )
+    common = argparse.ArgumentParser(add_help=False, parents=[logging_options])
     fmt = {"formatter_class": _HelpFormatter}
     common.add_argument("--params", default="params.yaml", help="parameter file")
-    common.add_argument("--log", metavar="FILE", help="also write the log to FILE")
     common.add_argument(
         "--threads",
         type=_positive,
         default=None,
         help="CPU threads for torch; overrides compute.threads in params.yaml",
     )
-    common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("--version", action="version", version=f"aelab {__version__}")
     steps = parser.add_subparsers(dest="step", required=True, metavar="STEP")
 
@@ -312,6 +353,53 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--data-out", help="CSV of the plotted values (error-vs-code-size)")
     p.set_defaults(func=cmd_plot)
+
+    p = steps.add_parser(
+        "backprop",
+        parents=[logging_options],
+        formatter_class=_ExamplesFormatter,
+        help="backpropagate through an expression, node by node",
+        description=(
+            "Build the graph of an expression, backpropagate from its output,\n"
+            "print one row per node (operation, value, local gradients, gradient\n"
+            "of the output) and draw the graph with both values on every node."
+        ),
+        epilog=(
+            "examples:\n"
+            "  aelab backprop\n"
+            "  aelab backprop --example sum\n"
+            "  aelab backprop --expr '(w + x*y) * z' --values w=5 x=3 y=2 z=4\n"
+            "  aelab backprop --expr 'v = x*y; u = w + v; f = u*z' \\\n"
+            "      --values w=5 x=3 y=2 z=4 --out graph.png --table table.csv"
+        ),
+    )
+    source = p.add_mutually_exclusive_group()
+    source.add_argument(
+        "--example",
+        choices=("product", "sum"),
+        default="product",
+        help="a worked example: product is f = (w + x*y) * z, sum f = (w + x*y) + z",
+    )
+    source.add_argument(
+        "--expr",
+        metavar="EXPR",
+        help=(
+            "your own expression: a formula of numbers, names, + - * / **, "
+            "exp, log, tanh, sigmoid, relu, or named steps separated by ';' "
+            "(the last is the output)"
+        ),
+    )
+    p.add_argument(
+        "--values",
+        nargs="*",
+        metavar="NAME=NUMBER",
+        help="a value for each input name; with --example, replaces its own",
+    )
+    p.add_argument(
+        "--out", default="results/backprop/graph.png", help="PNG of the graph"
+    )
+    p.add_argument("--table", metavar="FILE", help="also write the table as CSV")
+    p.set_defaults(func=cmd_backprop)
     return parser
 
 
