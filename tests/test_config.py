@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from aelab.config import load_params, validate_params
+from aelab.config import load_params, schema, validate_params
 from aelab.errors import AelabError
 from conftest import ROOT
 
@@ -120,11 +120,12 @@ def _sweep(dataset, **change):
         (
             {
                 "models": {
+                    **schema()["properties"]["models"]["default"],
                     "deep": {
                         "kind": "autoencoder",
                         "hidden_activation": "relu",
                         "pretraining": {},
-                    }
+                    },
                 }
             },
             "key 'models.deep.hidden_activation': 'relu' cannot be pretrained",
