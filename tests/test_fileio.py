@@ -29,14 +29,17 @@ def test_old_file_survives_a_failed_rewrite(tmp_path):
 
 def test_temporary_left_by_a_killed_process_is_removed_next_time(tmp_path):
     # What SIGKILL leaves behind: a temporary beside the final name.
-    stale = tmp_path / ".train.abc123.tmp.npz"
+    stale = tmp_path / ".train.abcd1234.tmp.npz"
     stale.write_bytes(b"half")
-    other = tmp_path / ".test.abc123.tmp.npz"
+    other = tmp_path / ".test.abcd1234.tmp.npz"
     other.write_bytes(b"another file's temporary")
+    # The temporary of train.5.npz, whose name starts like train.npz's.
+    similar = tmp_path / ".train.5.abcd1234.tmp.npz"
+    similar.write_bytes(b"a file with a similar name")
     with atomic_output(tmp_path / "train.npz") as tmp:
         tmp.write_bytes(b"whole")
     assert not stale.exists()
-    assert other.exists()
+    assert other.exists() and similar.exists()
     assert (tmp_path / "train.npz").read_bytes() == b"whole"
 
 

@@ -1,9 +1,10 @@
 """Writing files so that a killed or failed step never leaves a partial output.
 
 Every output of the pipeline goes through :func:`atomic_output`: the content is
-written to a temporary name beside the final one and renamed into place only
-once it is complete. A rename within one folder is atomic on POSIX file
-systems, so a reader sees either the old file, the new one, or none.
+written to a temporary name beside the final one, flushed to the disk, and
+renamed into place only once it is complete. A rename within one folder is
+atomic on POSIX file systems, so a reader sees either the old file, the new
+one, or none, even after SIGKILL or a power cut.
 """
 
 from __future__ import annotations
@@ -32,8 +33,11 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     prefix, suffix = f".{path.stem}.", f".tmp{path.suffix}"
     # A process killed outright (SIGKILL, power loss) cannot clean up after
-    # itself; the next writer of the same file does it.
-    for stale in path.parent.glob(f"{glob.escape(prefix)}*{glob.escape(suffix)}"):
+    # itself; the next writer of the same file does it. The eight '?' match
+    # mkstemp's random part only, so that the temporary of another file whose
+    # name starts the same ("a.pt" and "a.5.pt") is left alone.
+    pattern = f"{glob.escape(prefix)}{'?' * 8}{glob.escape(suffix)}"
+    for stale in path.parent.glob(pattern):
         stale.unlink(missing_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
     os.close(fd)
@@ -43,9 +47,23 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
         # mkstemp creates the file readable by its owner only; give it the
         # permissions any other new file would get under the current umask.
         os.chmod(tmp, 0o666 & ~_current_umask())
+        # Without the flush a power cut soon after the rename can leave the
+        # final name holding an empty or partial file.
+        _fsync(tmp)
         os.replace(tmp, path)
+        with contextlib.suppress(OSError):  # not every file system syncs folders
+            _fsync(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's or a folder's content to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _current_umask() -> int:

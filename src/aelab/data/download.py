@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 OFFLINE_MIRROR_ENV = "AELAB_OFFLINE_MIRROR"
 GZIP_MAGIC = b"\x1f\x8b"
 CHUNK = 1 << 20
+# Seconds to wait for a connection, and then for each piece of the body: a
+# mirror that stops sending is given up after this long, not waited on forever.
+TIMEOUT_S = 60
 
 
 @dataclass(frozen=True)
@@ -192,11 +195,31 @@ def _try_source(source: str, dest: Path, remote: RemoteFile) -> str | None:
     except requests.HTTPError as err:
         status = err.response.status_code if err.response is not None else "?"
         return f"HTTP status {status}"
+    except requests.exceptions.ChunkedEncodingError as err:
+        return (
+            f"the connection broke before the whole file arrived ({_reason(err)}); "
+            "the partial copy was discarded"
+        )
+    except (requests.Timeout, requests.ConnectionError) as err:
+        if "timed out" in str(err).lower():
+            return (
+                f"no answer for {TIMEOUT_S} s, gave up ({type(err).__name__}); "
+                "any partial copy was discarded"
+            )
+        return f"could not connect ({type(err).__name__}: {_reason(err)})"
     except (requests.RequestException, OSError) as err:
         return f"{type(err).__name__}: {err}"
     return None
 
 
+def _reason(err: Exception) -> str:
+    """The innermost reason requests gives, without its repetitions."""
+    args = err.args
+    while len(args) == 1 and isinstance(args[0], Exception) and args[0].args:
+        args = args[0].args
+    return str(args[0]) if args else str(err)
+
+
 def _download(url: str, path: Path) -> None:
-    downloader = pooch.HTTPDownloader(progressbar=False, timeout=60)
+    downloader = pooch.HTTPDownloader(progressbar=False, timeout=TIMEOUT_S)
     downloader(url, str(path), None)
