@@ -48,6 +48,18 @@ def _write(path, data: bytes):
     return path
 
 
+def test_label_header_counting_more_labels_than_present(tmp_path):
+    data = bytearray(idx_bytes(np.arange(7, dtype=np.uint8)))
+    data[4:8] = (10).to_bytes(4, "big")
+    path = _write(tmp_path / "labels-idx1-ubyte.gz", gzip.compress(bytes(data)))
+    with pytest.raises(AelabError) as info:
+        mnist.read_idx(path, ndim=1)
+    assert str(info.value) == (
+        f"{path}: the header counts 10 items of 1 byte(s) but the file holds 7 "
+        "(7 bytes after the header). Delete it and run the fetch step again."
+    )
+
+
 def test_header_counting_more_images_than_present(tmp_path):
     images, _ = synthetic_digits(5, seed=0)
     data = bytearray(idx_bytes(images))
@@ -61,30 +73,106 @@ def test_header_counting_more_images_than_present(tmp_path):
     assert "Delete it and run the fetch step again" in message
 
 
-def test_truncated_gzip(tmp_path):
+def _cut_gzip() -> bytes:
     images, _ = synthetic_digits(20, seed=0)
     whole = gzip.compress(idx_bytes(images))
-    path = _write(tmp_path / "cut.gz", whole[: len(whole) // 2])
-    with pytest.raises(AelabError, match="gzip-compressed but its data is cut short"):
+    return whole[: len(whole) // 2]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        (
+            "cut.gz",
+            _cut_gzip(),
+            "this file is gzip-compressed but its data is cut short or corrupt "
+            "(Compressed file ended before the end-of-stream marker was reached)",
+        ),
+        ("empty.gz", b"", "the file is empty"),
+        (
+            "stub-idx3-ubyte",
+            b"\x00\x00\x08\x03\x00",
+            "5 bytes is shorter than an IDX header with 3 dimension(s) (16 bytes)",
+        ),
+        (
+            "stub.gz",
+            gzip.compress(b"\x00\x00\x08\x03\x00\x00\x00\x01"),
+            "8 bytes is shorter than an IDX header with 3 dimension(s) (16 bytes)",
+        ),
+    ],
+    ids=["gzip-cut-at-half", "empty", "shorter-than-header", "gzip-of-short-header"],
+)
+def test_damaged_files_each_have_their_own_error(tmp_path, name, content, expected):
+    path = _write(tmp_path / name, content)
+    with pytest.raises(AelabError) as info:
         mnist.read_idx(path, ndim=3)
+    assert str(info.value) == (
+        f"{path}: {expected}. Delete it and run the fetch step again."
+    )
 
 
-def test_empty_file(tmp_path):
-    path = _write(tmp_path / "empty.gz", b"")
-    with pytest.raises(AelabError, match=r"empty\.gz: the file is empty"):
+def test_gzip_under_the_raw_name_is_read_by_prepare(tmp_path):
+    files = write_mnist_files(tmp_path / "gz", n_train=30, n_test=10)
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    names = {}
+    for role, entry in files.items():
+        # The bytes stay gzip; only the name loses its .gz.
+        names[role] = entry["name"].removesuffix(".gz")
+        (raw / names[role]).write_bytes((tmp_path / "gz" / entry["name"]).read_bytes())
+    assert mnist.prepare(raw, tmp_path / "out", None, names) == {
+        "train": 30,
+        "test": 10,
+    }
+    images, _ = mnist.load_prepared(tmp_path / "out" / "train.npz")
+    expected, _ = synthetic_digits(30, seed=1)
+    np.testing.assert_allclose(images, expected.reshape(30, 784) / 255.0, atol=1e-7)
+
+
+def test_cut_gzip_under_the_raw_name_is_called_gzip(tmp_path):
+    path = _write(tmp_path / "train-images-idx3-ubyte", _cut_gzip())
+    with pytest.raises(AelabError) as info:
         mnist.read_idx(path, ndim=3)
+    message = str(info.value)
+    assert message.startswith(f"{path}: this file is gzip-compressed but")
+    assert "magic number" not in message
 
 
-def test_file_shorter_than_header(tmp_path):
-    path = _write(tmp_path / "stub.idx", b"\x00\x00\x08\x03\x00")
-    with pytest.raises(AelabError, match="5 bytes is shorter than an IDX header"):
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            gzip.compress(gzip.compress(idx_bytes(np.zeros((2, 28, 28))))),
+            "(magic number 1f8b0800, expected 00000803): the content is "
+            "gzip-compressed a second time.",
+        ),
+        (
+            b"PK\x03\x04" + bytes(40),
+            "(magic number 504b0304, expected 00000803): the content is a zip archive.",
+        ),
+        (
+            b"\n  <!DOCTYPE html><html><body>Not Found</body></html>",
+            "expected 00000803): it looks like an HTML or XML page, such as a "
+            "mirror's error page.",
+        ),
+        (
+            idx_bytes(np.zeros(30)),
+            "(magic number 00000801, expected 00000803): an IDX file with 1 "
+            "dimension(s), so probably the labels file in the place of the "
+            "images one (check data.mnist.files in params.yaml).",
+        ),
+        (bytes(range(20)), "(magic number 00010203, expected 00000803). Delete"),
+    ],
+    ids=["gzip-twice", "zip", "html", "labels-for-images", "unknown"],
+)
+def test_other_content_is_named_not_only_its_magic_number(tmp_path, content, expected):
+    path = _write(tmp_path / "train-images-idx3-ubyte.gz", content)
+    with pytest.raises(AelabError) as info:
         mnist.read_idx(path, ndim=3)
-
-
-def test_html_under_idx_name(tmp_path):
-    path = _write(tmp_path / "page.idx", b"<html><body>Not Found</body></html>")
-    with pytest.raises(AelabError, match="not an unsigned-byte IDX file"):
-        mnist.read_idx(path, ndim=3)
+    message = str(info.value)
+    assert message.startswith(f"{path}: not an unsigned-byte IDX file")
+    assert expected in message
+    assert message.endswith("Delete it and run the fetch step again.")
 
 
 def test_label_out_of_range_and_count_mismatch(tmp_path):
@@ -92,17 +180,26 @@ def test_label_out_of_range_and_count_mismatch(tmp_path):
     names = {role: entry["name"] for role, entry in files.items()}
     bad_labels = np.arange(30, dtype=np.uint8) % 10
     bad_labels[4] = 11
+    bad_labels[20] = 255
     _write(
         tmp_path / files["train_labels"]["name"], gzip.compress(idx_bytes(bad_labels))
     )
-    with pytest.raises(AelabError, match="label 11 at index 4 is outside 0-9"):
+    with pytest.raises(AelabError) as info:
         mnist.load_split(tmp_path, "train", names)
+    assert str(info.value) == (
+        f"{tmp_path / files['train_labels']['name']}: label 11 at index 4 is "
+        "outside 0-9 (2 such labels in 30). Delete it and run the fetch step again."
+    )
     _write(
         tmp_path / files["train_labels"]["name"],
         gzip.compress(idx_bytes(np.zeros(29, dtype=np.uint8))),
     )
-    with pytest.raises(AelabError, match="holds 30 images but .* holds 29 labels"):
+    with pytest.raises(AelabError) as info:
         mnist.load_split(tmp_path, "train", names)
+    assert str(info.value).startswith(
+        f"{tmp_path / files['train_images']['name']} holds 30 images but "
+        f"{tmp_path / files['train_labels']['name']} holds 29 labels."
+    )
 
 
 def test_zero_dimension_in_header(tmp_path):

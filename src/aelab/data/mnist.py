@@ -73,8 +73,8 @@ def read_idx(path: str | os.PathLike, ndim: int) -> np.ndarray:
     if zero != 0 or dtype != UBYTE or dims != ndim:
         raise AelabError(
             f"{path}: not an unsigned-byte IDX file with {ndim} dimension(s) "
-            f"(magic number {raw[:4].hex()}, expected 0000{UBYTE:02x}{ndim:02x}). "
-            f"{REFETCH}"
+            f"(magic number {raw[:4].hex()}, expected 0000{UBYTE:02x}{ndim:02x})"
+            f"{_looks_like(raw, ndim)}. {REFETCH}"
         )
     shape = struct.unpack(f">{ndim}I", raw[4:header_size])
     if 0 in shape:
@@ -90,6 +90,32 @@ def read_idx(path: str | os.PathLike, ndim: int) -> np.ndarray:
             f"the header). {REFETCH}"
         )
     return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(shape)
+
+
+# What a file that is not IDX often is instead, by its first bytes.
+OTHER_FORMATS = {
+    GZIP_MAGIC: "gzip-compressed a second time",
+    b"PK\x03\x04": "a zip archive",
+    b"BZh": "bzip2-compressed",
+    b"\xfd7zXZ\x00": "xz-compressed",
+}
+
+
+def _looks_like(raw: bytes, ndim: int) -> str:
+    """A clause saying what the bytes seem to be instead, or nothing."""
+    if raw[:3] == b"\x00\x00\x08":
+        return (
+            f": an IDX file with {raw[3]} dimension(s), so probably the "
+            f"{'labels' if raw[3] == 1 else 'images'} file in the place of the "
+            f"{'labels' if ndim == 1 else 'images'} one (check data.mnist.files "
+            "in params.yaml)"
+        )
+    for magic, kind in OTHER_FORMATS.items():
+        if raw.startswith(magic):
+            return f": the content is {kind}"
+    if raw.lstrip()[:1] == b"<":
+        return ": it looks like an HTML or XML page, such as a mirror's error page"
+    return ""
 
 
 def remote_files(files: dict[str, dict[str, str]]) -> dict[str, RemoteFile]:
