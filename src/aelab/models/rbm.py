@@ -31,6 +31,7 @@ import torch
 
 from aelab.errors import AelabError
 from aelab.models.autoencoder import Autoencoder
+from aelab.training.divergence import epoch_summary, where_it_failed
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +179,14 @@ def train_rbm(
 
     Returns the RBM and one record per epoch (epoch, reconstruction squared
     error per case, seconds).
+
+    Raises
+    ------
+    AelabError
+        If the reconstruction error or a weight becomes NaN or infinite. The
+        check runs once per epoch, so training stops at the end of the epoch
+        in which this happened; the message names the RBM (``name``), the
+        epoch and the first batch whose error was not finite.
     """
     n_cases, n_visible = data.shape
     device = data.device
@@ -199,20 +208,31 @@ def train_rbm(
     ]
 
     history = []
+    parameters = [rbm.weights, rbm.visible_bias, rbm.hidden_bias]
     for epoch in range(1, settings["epochs"] + 1):
         start = time.perf_counter()
         error_sum = torch.zeros((), device=device)
-        for batch in batches:
+        batch_errors = torch.empty(len(batches), device=device)  # per case
+        for index, batch in enumerate(batches):
             gradients, squared_error = rbm.cd1(batch, generator)
             trainer.step(rbm, gradients, epoch)
+            batch_errors[index] = squared_error / len(batch)
             error_sum += squared_error
-        error = error_sum.item() / n_cases  # one host sync per epoch
+
+        # One host sync per epoch: the summed error and whether the weights
+        # are all finite.
+        total, weights_finite = epoch_summary(error_sum, parameters)
+        error = total / n_cases
         seconds = time.perf_counter() - start
-        if not math.isfinite(error):
+        if not (math.isfinite(error) and weights_finite):
+            where = where_it_failed(
+                batch_errors, "reconstruction error", epoch, weights_finite
+            )
             raise AelabError(
-                f"{name}: the reconstruction error became {error} in epoch "
-                f"{epoch} of pretraining. No model was written. Lower the "
-                "pretraining learning rates in params.yaml and run again."
+                f"{name}: {where}. Pretraining stopped at the end of that epoch "
+                "and no model was written. Lower the pretraining learning rates "
+                "in params.yaml (models.<name>.pretraining.learning_rate, or "
+                "top_learning_rate for the top RBM) and run again."
             )
         history.append(
             {"epoch": epoch, "reconstruction_error": error, "seconds": seconds}
@@ -249,7 +269,10 @@ def pretrain_stack(
     n_layers = len(layer_sizes) - 1
     for index in range(n_layers):
         is_top = index == n_layers - 1
-        label = f"{name} RBM {layer_sizes[index]}-{layer_sizes[index + 1]}"
+        label = (
+            f"{name} RBM {index + 1} of {n_layers} "
+            f"({layer_sizes[index]}-{layer_sizes[index + 1]})"
+        )
         rbm, history = train_rbm(
             layer_input,
             layer_sizes[index + 1],

@@ -3,7 +3,8 @@
 The training images live on the device as one tensor; each epoch draws a
 random permutation there and slices mini-batches from it, so no DataLoader
 and no host-device copies run per batch. The loss is summed on the device
-and read back once per epoch.
+and read back once per epoch; each batch's loss is kept there too, to be
+searched only when the sum is not finite (see :mod:`aelab.training.divergence`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import torch
 
 from aelab.errors import AelabError
 from aelab.models.autoencoder import Autoencoder
+from aelab.training.divergence import epoch_summary, where_it_failed
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +85,15 @@ def train(
     Raises
     ------
     AelabError
-        If the loss becomes NaN or infinite; no model should be saved then.
+        If the loss or a weight becomes NaN or infinite; no model should be
+        saved then. The check runs once per epoch, so training stops at the
+        end of the epoch in which this happened; the message names the model,
+        the epoch and the first batch whose loss was not finite.
     """
     optimizer = make_optimizer(model, settings)
     generator = torch.Generator(device=images.device).manual_seed(seed)
     n_images, batch_size = len(images), settings["batch_size"]
+    n_batches = math.ceil(n_images / batch_size)
     history = []
 
     for epoch in range(1, settings["epochs"] + 1):
@@ -95,22 +101,29 @@ def train(
         model.train()
         order = torch.randperm(n_images, device=images.device, generator=generator)
         loss_sum = torch.zeros((), device=images.device)
+        batch_losses = torch.empty(n_batches, device=images.device)
 
-        for first in range(0, n_images, batch_size):
+        for index, first in enumerate(range(0, n_images, batch_size)):
             batch = images[order[first : first + batch_size]]  # (b, n_pixels)
             loss = model.loss(batch, settings["loss"])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            batch_losses[index] = loss.detach()
             loss_sum += loss.detach() * len(batch)
 
-        # One host sync per epoch: the summed loss.
-        mean_loss = loss_sum.item() / n_images
+        # One host sync per epoch: the summed loss and whether the weights
+        # are all finite.
+        total, weights_finite = epoch_summary(loss_sum, list(model.parameters()))
+        mean_loss = total / n_images
         seconds = time.perf_counter() - start
-        if not math.isfinite(mean_loss):
+        if not (math.isfinite(mean_loss) and weights_finite):
+            where = where_it_failed(
+                batch_losses, "training loss", epoch, weights_finite
+            )
             raise AelabError(
-                f"{name}: the training loss became {mean_loss} in epoch {epoch}. "
-                "No model was written. Lower models.<name>.learning_rate in "
+                f"{name}: {where}. Training stopped at the end of that epoch and "
+                "no model was written. Lower models.<name>.learning_rate in "
                 "params.yaml and run again."
             )
         watched: dict[str, float] = {}
