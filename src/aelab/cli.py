@@ -417,6 +417,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _setup_logging(args.log, args.verbose)
     try:
+        if args.step != "backprop":  # a pipeline step
+            from aelab.tracked_outputs import check_before_dvc_stage
+
+            check_before_dvc_stage()
         args.func(args)
     except AelabError as err:
         log.error("%s", err)
