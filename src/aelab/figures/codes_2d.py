@@ -41,7 +41,10 @@ def draw(
                 alpha=0.7,
                 linewidths=0,
             )
-        ax.set_title(f"{model}: 2-D codes of {len(codes)} test digits", fontsize=9)
+        ax.set_title(
+            f"{model}: 2-D codes, up to {per_class} test digits of each class",
+            fontsize=9,
+        )
         ax.set_xticks([])
         ax.set_yticks([])
     axes[0, -1].legend(
