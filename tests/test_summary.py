@@ -72,3 +72,44 @@ def test_missing_table_is_named(tmp_path):
 def test_codes_2d_takes_the_first_of_each_class():
     labels = np.array([3, 1, 3, 3, 1, 0, 1, 3])
     np.testing.assert_array_equal(first_of_each_class(labels, 2), [0, 1, 2, 4, 5])
+
+
+def test_runs_on_record_join_the_summary(tmp_path):
+    params = load_params(ROOT / "params.yaml")
+    path = tmp_path / "metrics.csv"
+    table([("mnist", "pca", 30, 13.8663)]).to_csv(path, index=False)
+    recorded = tmp_path / "runs.csv"
+    recorded.write_text(
+        "dataset,method,latent_size,paper,ours,model,profile,train_seconds,"
+        "device,date\n"
+        "mnist,autoencoder,30,3.0,2.71,deep_pretrained,paper,3600,cpu (2 cores),"
+        "2026-12-04\n"
+    )
+    summarise(params, [path], tmp_path / "summary", recorded_path=recorded)
+    written = pd.read_csv(tmp_path / "summary.csv")
+    assert len(written) == 8
+    last = written.iloc[-1]
+    assert (last["profile"], last["ours"]) == ("paper", pytest.approx(2.71))
+    markdown = (tmp_path / "summary.md").read_text()
+    assert "## Runs on record" in markdown
+    assert (
+        "| mnist | deep autoencoder | 30 | 3.00 | 2.71 | deep_pretrained | paper "
+        "| cpu (2 cores) | 60 min | 2026-12-04 |"
+    ) in markdown
+
+
+def test_runs_on_record_need_their_columns(tmp_path):
+    params = load_params(ROOT / "params.yaml")
+    path = tmp_path / "metrics.csv"
+    table([("mnist", "pca", 30, 13.8663)]).to_csv(path, index=False)
+    recorded = tmp_path / "runs.csv"
+    recorded.write_text("dataset,method\nmnist,pca\n")
+    with pytest.raises(AelabError, match=r"runs\.csv: columns latent_size, paper"):
+        summarise(params, [path], tmp_path / "summary", recorded_path=recorded)
+
+
+def test_repository_record_is_readable():
+    from aelab.evaluate.summary import read_recorded
+
+    recorded = read_recorded(ROOT / "workflow/recorded/runs.csv")
+    assert set(recorded["profile"]) <= {"paper", "default"}

@@ -144,7 +144,7 @@ def cmd_summary(args: argparse.Namespace) -> None:
     from aelab.evaluate.summary import summarise
 
     params = load_params(args.params)
-    summarise(params, args.tables, args.out)
+    summarise(params, args.tables, args.out, recorded_path=args.recorded)
 
 
 def cmd_plot(args: argparse.Namespace) -> None:
@@ -333,6 +333,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         default="results/summary",
         help="path without extension; .md and .csv are written",
+    )
+    p.add_argument(
+        "--recorded",
+        metavar="CSV",
+        help="results of earlier, longer runs to show beside this job's "
+        "(workflow/recorded/runs.csv)",
     )
     p.set_defaults(func=cmd_summary)
 

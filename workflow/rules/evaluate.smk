@@ -40,7 +40,8 @@ rule metrics_collect:
 
 rule summary_write:
     input:
-        expand("results/{dataset}/metrics.csv", dataset=DATASETS),
+        tables=expand("results/{dataset}/metrics.csv", dataset=DATASETS),
+        recorded="workflow/recorded/runs.csv",
     output:
         markdown="results/summary.md",
         table="results/summary.csv",
@@ -50,5 +51,5 @@ rule summary_write:
         params_file=PARAMS,
         summary=config["summary"],
     shell:
-        "aelab summary --params {params.params_file} --tables {input} "
-        "--out results/summary --log {log}"
+        "aelab summary --params {params.params_file} --tables {input.tables} "
+        "--recorded {input.recorded} --out results/summary --log {log}"

@@ -71,8 +71,35 @@ def compare(params: dict[str, Any], table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def to_markdown(comparison: pd.DataFrame, table: pd.DataFrame) -> str:
-    """The comparison, then every model's test error per data set."""
+def read_recorded(path: str | os.PathLike) -> pd.DataFrame:
+    """Results of earlier runs kept in the repository, in ``COLUMNS`` order.
+
+    Used for runs too long for the job that writes the summary, such as the
+    paper-scale MNIST autoencoder trained on a CPU; the file also names the
+    device and the date of each run.
+    """
+    try:
+        recorded = pd.read_csv(path)
+    except FileNotFoundError:
+        raise AelabError(
+            f"{path}: file of recorded runs not found. Restore it from git or "
+            "leave out --recorded."
+        ) from None
+    missing = [c for c in [*COLUMNS, "device", "date"] if c not in recorded]
+    if missing:
+        raise AelabError(
+            f"{path}: columns {', '.join(missing)} are missing. The file needs "
+            f"{', '.join([*COLUMNS, 'device', 'date'])}."
+        )
+    return recorded
+
+
+def to_markdown(
+    comparison: pd.DataFrame,
+    table: pd.DataFrame,
+    recorded: pd.DataFrame | None = None,
+) -> str:
+    """The comparison, runs on record, then every model's test error."""
     lines = [
         "# The paper's figures beside ours",
         "",
@@ -90,6 +117,24 @@ def to_markdown(comparison: pd.DataFrame, table: pd.DataFrame) -> str:
             f"| {row.dataset} | {METHOD_NAMES[row.method]} | {row.latent_size} | "
             f"{row.paper:.2f} | {ours} | {row.model} | {row.profile} |"
         )
+    if recorded is not None and len(recorded):
+        lines += [
+            "",
+            "## Runs on record",
+            "",
+            "Longer runs made earlier with this code and kept in",
+            "`workflow/recorded/runs.csv`; this job does not rerun them.",
+            "",
+            "| data set | method | code size | paper | ours | our model | profile "
+            "| device | training time | date |",
+            "| --- | --- | ---: | ---: | ---: | --- | --- | --- | ---: | --- |",
+        ]
+        for row in recorded.itertuples():
+            lines.append(
+                f"| {row.dataset} | {METHOD_NAMES[row.method]} | {row.latent_size} "
+                f"| {row.paper:.2f} | {row.ours:.2f} | {row.model} | {row.profile} "
+                f"| {row.device} | {row.train_seconds / 60:.0f} min | {row.date} |"
+            )
     test = table[table["split"] == "test"]
     for dataset, rows in test.groupby("dataset", sort=False):
         pivot = rows.pivot_table(
@@ -113,15 +158,24 @@ def summarise(
     params: dict[str, Any],
     table_paths: Sequence[str | os.PathLike],
     out: str | os.PathLike,
+    recorded_path: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
-    """Write ``out``.md and ``out``.csv; return the comparison."""
+    """Write ``out``.md and ``out``.csv; return the comparison.
+
+    With ``recorded_path``, the runs on record join the CSV (their profile
+    says which run made them) and get a table of their own in the Markdown.
+    """
     table = read_tables(table_paths)
     comparison = compare(params, table)
+    recorded = read_recorded(recorded_path) if recorded_path else None
     out = Path(out)
+    rows = comparison
+    if recorded is not None:
+        rows = pd.concat([comparison, recorded[COLUMNS]], ignore_index=True)
     with atomic_output(out.with_name(out.name + ".csv")) as tmp:
-        comparison.to_csv(tmp, index=False, float_format="%.4f")
+        rows.to_csv(tmp, index=False, float_format="%.4f")
     with atomic_output(out.with_name(out.name + ".md")) as tmp:
-        Path(tmp).write_text(to_markdown(comparison, table))
+        Path(tmp).write_text(to_markdown(comparison, table, recorded))
     for row in comparison.itertuples():
         ours = "not run" if pd.isna(row.ours) else f"{row.ours:.2f}"
         log.info(
