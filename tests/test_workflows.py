@@ -211,3 +211,22 @@ def test_bad_params_stop_snakemake_before_any_job(
     assert result.returncode != 0
     assert expected in result.stdout + result.stderr
     assert not (project / "data").exists() and not (project / "results").exists()
+
+
+def test_snakemake_takes_another_parameter_file_and_nothing_else(
+    tmp_path, mnist_mirror
+):
+    folder, files = mnist_mirror
+    params = tiny_params(files, offline_mirror=str(folder.parent))
+    project = make_project(tmp_path / "p", params, git=False)
+    other = json.loads(json.dumps(params))
+    other["sweep"]["curves"]["latent_sizes"] = [6, 7]
+    (project / "other.yaml").write_text(yaml.safe_dump(other, sort_keys=False))
+
+    dry = run(["snakemake", "-n", "--config", "params=other.yaml"], project)
+    plan = dry.stdout + dry.stderr
+    assert "results/curves/models/pca/latent-7.pt" in plan
+
+    refused = run(["snakemake", "-n", "--config", "epochs=3"], project, check=False)
+    assert refused.returncode != 0
+    assert "instead of passing epochs with --config" in refused.stdout + refused.stderr
