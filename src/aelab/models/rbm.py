@@ -21,7 +21,6 @@ visible biases.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ import torch
 
 from aelab.errors import AelabError
 from aelab.models.autoencoder import Autoencoder
-from aelab.training.divergence import epoch_summary, where_it_failed
+from aelab.training.divergence import finite_epoch_mean
 
 log = logging.getLogger(__name__)
 
@@ -221,19 +220,20 @@ def train_rbm(
 
         # One host sync per epoch: the summed error and whether the weights
         # are all finite.
-        total, weights_finite = epoch_summary(error_sum, parameters)
-        error = total / n_cases
+        error = finite_epoch_mean(
+            error_sum,
+            batch_errors,
+            parameters,
+            n_cases,
+            name=name,
+            what="reconstruction error",
+            epoch=epoch,
+            stopped="Pretraining stopped at the end of that epoch and no model "
+            "was written. Lower the pretraining learning rates in params.yaml "
+            "(models.<name>.pretraining.learning_rate, or top_learning_rate for "
+            "the top RBM) and run again.",
+        )
         seconds = time.perf_counter() - start
-        if not (math.isfinite(error) and weights_finite):
-            where = where_it_failed(
-                batch_errors, "reconstruction error", epoch, weights_finite
-            )
-            raise AelabError(
-                f"{name}: {where}. Pretraining stopped at the end of that epoch "
-                "and no model was written. Lower the pretraining learning rates "
-                "in params.yaml (models.<name>.pretraining.learning_rate, or "
-                "top_learning_rate for the top RBM) and run again."
-            )
         history.append(
             {"epoch": epoch, "reconstruction_error": error, "seconds": seconds}
         )

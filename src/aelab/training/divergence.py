@@ -13,7 +13,36 @@ only then, names the first batch whose loss was not finite.
 
 from __future__ import annotations
 
+import math
+
 import torch
+
+from aelab.errors import AelabError
+
+
+def finite_epoch_mean(
+    loss_sum: torch.Tensor,
+    batch_losses: torch.Tensor,
+    parameters: list[torch.Tensor],
+    n_cases: int,
+    *,
+    name: str,
+    what: str,
+    epoch: int,
+    stopped: str,
+) -> float:
+    """The epoch's loss per case, read back in one sync; raise if not finite.
+
+    The error names ``name`` and the first bad batch (see
+    :func:`where_it_failed`); ``stopped``, the rest of its message, says what
+    stopped and what the user should change.
+    """
+    total, weights_finite = epoch_summary(loss_sum, parameters)
+    mean = total / n_cases
+    if not (math.isfinite(mean) and weights_finite):
+        where = where_it_failed(batch_losses, what, epoch, weights_finite)
+        raise AelabError(f"{name}: {where}. {stopped}")
+    return mean
 
 
 def epoch_summary(

@@ -20,7 +20,7 @@ import torch
 
 from aelab.errors import AelabError
 from aelab.models.autoencoder import Autoencoder
-from aelab.training.divergence import epoch_summary, where_it_failed
+from aelab.training.divergence import finite_epoch_mean
 
 log = logging.getLogger(__name__)
 
@@ -114,18 +114,19 @@ def train(
 
         # One host sync per epoch: the summed loss and whether the weights
         # are all finite.
-        total, weights_finite = epoch_summary(loss_sum, list(model.parameters()))
-        mean_loss = total / n_images
+        mean_loss = finite_epoch_mean(
+            loss_sum,
+            batch_losses,
+            list(model.parameters()),
+            n_images,
+            name=name,
+            what="training loss",
+            epoch=epoch,
+            stopped="Training stopped at the end of that epoch and no model was "
+            "written. Lower models.<name>.learning_rate in params.yaml and run "
+            "again.",
+        )
         seconds = time.perf_counter() - start
-        if not (math.isfinite(mean_loss) and weights_finite):
-            where = where_it_failed(
-                batch_losses, "training loss", epoch, weights_finite
-            )
-            raise AelabError(
-                f"{name}: {where}. Training stopped at the end of that epoch and "
-                "no model was written. Lower models.<name>.learning_rate in "
-                "params.yaml and run again."
-            )
         watched: dict[str, float] = {}
         if monitor is not None:
             model.eval()
