@@ -154,6 +154,23 @@ def tiny_params(files: dict, offline_mirror: str | None = None) -> dict:
     }
 
 
+def cli_project(tmp_path: Path, monkeypatch, mnist_mirror, change=None) -> Path:
+    """``tmp_path`` as the working directory of a tiny project for ``main()``.
+
+    It holds params.yaml (tiny_params, pointed at the synthetic mirror, after
+    ``change(params)`` if given); AELAB_OFFLINE_MIRROR is unset so that only
+    params.yaml decides where the data come from.
+    """
+    folder, files = mnist_mirror
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AELAB_OFFLINE_MIRROR", raising=False)
+    params = tiny_params(files, offline_mirror=str(folder.parent))
+    if change is not None:
+        change(params)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    return tmp_path
+
+
 def venv_env() -> dict:
     """The environment for subprocesses: this interpreter's bin folder first."""
     import os

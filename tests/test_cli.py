@@ -8,17 +8,17 @@ import pytest
 import yaml
 
 from aelab.cli import main
-from conftest import idx_bytes, synthetic_digits, tiny_params, write_mnist_files
+from conftest import (
+    cli_project,
+    idx_bytes,
+    synthetic_digits,
+    write_mnist_files,
+)
 
 
 @pytest.fixture
 def project(tmp_path, monkeypatch, mnist_mirror):
-    folder, files = mnist_mirror
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("AELAB_OFFLINE_MIRROR", raising=False)
-    params = tiny_params(files, offline_mirror=str(folder.parent))
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    return tmp_path
+    return cli_project(tmp_path, monkeypatch, mnist_mirror)
 
 
 def test_steps_run_in_order(project):

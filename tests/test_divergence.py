@@ -14,7 +14,6 @@ import re
 import numpy as np
 import pytest
 import torch
-import yaml
 
 from aelab.cli import main
 from aelab.errors import AelabError
@@ -22,7 +21,7 @@ from aelab.models import autoencoder
 from aelab.models.rbm import RBM, pretrain_stack
 from aelab.training import loop
 from aelab.training.divergence import where_it_failed
-from conftest import synthetic_digits, tiny_params
+from conftest import cli_project, synthetic_digits
 
 LINEAR = {
     "kind": "autoencoder",
@@ -207,15 +206,14 @@ def test_where_it_failed(losses, weights_finite, expected):
 
 @pytest.fixture
 def project(tmp_path, monkeypatch, mnist_mirror):
-    folder, files = mnist_mirror
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("AELAB_OFFLINE_MIRROR", raising=False)
-    params = tiny_params(files, offline_mirror=str(folder.parent))
-    params["models"]["linear"].update(optimizer="sgd", learning_rate=0.004)
-    params["models"]["deep_pretrained"]["pretraining"]["top_learning_rate"] = 1e6
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    def diverging(params):
+        params["models"]["linear"].update(optimizer="sgd", learning_rate=0.004)
+        pretraining = params["models"]["deep_pretrained"]["pretraining"]
+        pretraining["top_learning_rate"] = 1e6
+
+    project = cli_project(tmp_path, monkeypatch, mnist_mirror, change=diverging)
     assert main(["fetch"]) == 0 and main(["prepare"]) == 0
-    return tmp_path
+    return project
 
 
 @pytest.mark.parametrize(
