@@ -40,13 +40,25 @@ def pick_device(name: str) -> torch.device:
 
 
 def make_optimizer(
-    model: torch.nn.Module, settings: dict[str, Any]
+    model: torch.nn.Module, settings: dict[str, Any], fused: bool = True
 ) -> torch.optim.Optimizer:
+    """The optimizer a model's settings name, as one fused kernel per step.
+
+    PyTorch's default Adam updates each parameter tensor with a chain of
+    element-wise operations; the fused version does the same arithmetic in
+    one pass over memory. For the deep MNIST autoencoder at batch 100 on a
+    2-core CPU that cuts the step from about 7 ms to about 1 ms, a third of
+    the time per batch (see benchmarks/). The results agree with the
+    unfused optimizer to float rounding (tests/test_speed.py).
+    """
+    parameters = list(model.parameters())
+    device = parameters[0].device.type
+    fused = fused and device in ("cpu", "cuda")
     if settings["optimizer"] == "sgd":
         return torch.optim.SGD(
-            model.parameters(), lr=settings["learning_rate"], momentum=0.9
+            parameters, lr=settings["learning_rate"], momentum=0.9, fused=fused
         )
-    return torch.optim.Adam(model.parameters(), lr=settings["learning_rate"])
+    return torch.optim.Adam(parameters, lr=settings["learning_rate"], fused=fused)
 
 
 def train(
