@@ -121,10 +121,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def describe_machine(device: torch.device) -> str:
-    if device.type == "cuda":
-        name = torch.cuda.get_device_name(device)
-    else:
-        name = cpu_name()
+    cuda = device.type == "cuda"
+    name = torch.cuda.get_device_name(device) if cuda else cpu_name()
     return (
         f"{name}; {os.cpu_count()} CPU cores, torch {torch.__version__} "
         f"with {torch.get_num_threads()} threads; device {device}"
@@ -332,8 +330,11 @@ def time_to_quality(
     ).to(device)
     start = time.perf_counter()
     stack, _ = rbm.pretrain_stack(
-        train_resident, [784, *settings["hidden_sizes"], 30], settings["pretraining"],
-        "linear", seed,
+        train_resident,
+        [784, *settings["hidden_sizes"], 30],
+        settings["pretraining"],
+        "linear",
+        seed,
     )
     rbm.unroll(stack, model)
     sync(device)
@@ -423,7 +424,9 @@ def main_job_steps(folder: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def step_totals(steps: list[dict[str, Any]]) -> list[tuple[str, int, float, float, Any]]:
+def step_totals(
+    steps: list[dict[str, Any]],
+) -> list[tuple[str, int, float, float, Any]]:
     """Jobs grouped by data set and step: count, total and longest seconds, peak MB."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in steps:
