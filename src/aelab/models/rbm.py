@@ -13,6 +13,16 @@ authors' released code:
   their mean plus unit-variance Gaussian noise;
 - each layer's training data are the hidden probabilities of the layer below.
 
+For documents the bottom RBM can have constrained Poisson visible units
+(``visible_units="constrained_poisson"``, after the paper's document model):
+the rate of word i in a document of N words is N times a softmax over the
+vocabulary, so the visible layer's mean is a vector of word probabilities.
+Here the data are the word probabilities themselves (counts divided by N),
+and the hidden units are driven by them, so that the unrolled encoder reads
+exactly what the autoencoder reads; the reconstruction is kept as the
+probabilities (the mean rates divided by N), as the logistic reconstruction
+is kept as probabilities.
+
 The trained stack is unrolled into an :class:`Autoencoder`: the encoder takes
 the RBM weights and hidden biases, the decoder their transposes and the
 visible biases.
@@ -35,6 +45,7 @@ from aelab.training.divergence import finite_epoch_mean
 log = logging.getLogger(__name__)
 
 HIDDEN_UNITS = ("binary", "linear")
+VISIBLE_UNITS = ("logistic", "constrained_poisson")
 
 
 @dataclass
@@ -43,12 +54,16 @@ class RBM:
 
     ``hidden_units`` is "binary" (logistic, sampled as 0/1) or "linear"
     (Gaussian with unit variance around the input they receive).
+    ``visible_units`` is "logistic" (values in [0, 1]) or
+    "constrained_poisson" (word probabilities: a softmax over all visible
+    units, see the module's description).
     """
 
     weights: torch.Tensor
     visible_bias: torch.Tensor
     hidden_bias: torch.Tensor
     hidden_units: str = "binary"
+    visible_units: str = "logistic"
 
     @classmethod
     def initial(
@@ -59,10 +74,13 @@ class RBM:
         init_std: float,
         generator: torch.Generator,
         device: torch.device | str = "cpu",
+        visible_units: str = "logistic",
     ) -> RBM:
         """Weights from N(0, init_std^2), biases at zero."""
         if hidden_units not in HIDDEN_UNITS:
             raise ValueError(f"hidden_units must be one of {HIDDEN_UNITS}")
+        if visible_units not in VISIBLE_UNITS:
+            raise ValueError(f"visible_units must be one of {VISIBLE_UNITS}")
         weights = torch.randn(
             n_visible, n_hidden, generator=generator, device=device
         ).mul_(init_std)
@@ -71,6 +89,7 @@ class RBM:
             torch.zeros(n_visible, device=device),
             torch.zeros(n_hidden, device=device),
             hidden_units,
+            visible_units,
         )
 
     def hidden_mean(self, visible: torch.Tensor) -> torch.Tensor:
@@ -91,7 +110,10 @@ class RBM:
 
     def visible_mean(self, hidden: torch.Tensor) -> torch.Tensor:
         """Visible probabilities given hidden states, shape (n, n_visible)."""
-        return torch.sigmoid(torch.addmm(self.visible_bias, hidden, self.weights.T))
+        total_input = torch.addmm(self.visible_bias, hidden, self.weights.T)
+        if self.visible_units == "constrained_poisson":
+            return torch.softmax(total_input, dim=1)
+        return torch.sigmoid(total_input)
 
     def cd1(
         self, visible: torch.Tensor, generator: torch.Generator
@@ -169,6 +191,7 @@ def train_rbm(
     learning_rate: float,
     generator: torch.Generator,
     name: str = "rbm",
+    visible_units: str = "logistic",
 ) -> tuple[RBM, list[dict[str, float]]]:
     """Train one RBM on ``data`` of shape (n, n_visible), resident on its device.
 
@@ -190,7 +213,13 @@ def train_rbm(
     n_cases, n_visible = data.shape
     device = data.device
     rbm = RBM.initial(
-        n_visible, n_hidden, hidden_units, settings["init_std"], generator, device
+        n_visible,
+        n_hidden,
+        hidden_units,
+        settings["init_std"],
+        generator,
+        device,
+        visible_units=visible_units,
     )
     trainer = RBMTrainer(
         learning_rate=learning_rate,
@@ -255,13 +284,16 @@ def pretrain_stack(
     top_hidden_units: str,
     seed: int,
     name: str = "stack",
+    bottom_visible_units: str = "logistic",
 ) -> tuple[list[RBM], list[list[dict[str, float]]]]:
     """Train RBMs greedily, one per pair of adjacent ``layer_sizes``.
 
     ``layer_sizes`` runs from the visible layer to the code, e.g.
     [784, 1000, 500, 250, 30]. Hidden units are binary except in the top
     RBM, which has ``top_hidden_units`` and ``settings["top_learning_rate"]``.
-    Each RBM is trained on the hidden probabilities of the one below.
+    Each RBM is trained on the hidden probabilities of the one below. The
+    bottom RBM's visible units are ``bottom_visible_units``; the others are
+    logistic, since they model hidden probabilities.
     """
     generator = torch.Generator(device=data.device).manual_seed(seed)
     stack, histories = [], []
@@ -281,6 +313,7 @@ def pretrain_stack(
             settings["top_learning_rate"] if is_top else settings["learning_rate"],
             generator,
             name=label,
+            visible_units=bottom_visible_units if index == 0 else "logistic",
         )
         stack.append(rbm)
         histories.append(history)

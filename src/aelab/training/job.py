@@ -10,9 +10,10 @@ from typing import Any
 import torch
 
 from aelab.config import model_settings
+from aelab.data import reuters
 from aelab.data.prepared import load_prepared
 from aelab.errors import AelabError
-from aelab.models import autoencoder, logistic_pca, pca, rbm, store
+from aelab.models import autoencoder, logistic_pca, lsa, pca, rbm, store
 from aelab.training import loop
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,13 @@ def train_model(
     """
     settings = model_settings(params, model_name)
     seed = params["compute"]["seed"]
-    images, _ = load_prepared(train_path)
+    if dataset == "reuters":
+        # Documents: word counts for LSA, word probabilities for the rest.
+        counts = reuters.load_documents(train_path).counts
+        images = reuters.model_inputs(counts, settings["kind"])
+        test_path = None  # the test monitor measures images' squared error
+    else:
+        images, _ = load_prepared(train_path)
     n_images, input_size = images.shape
     if latent_size > min(input_size, n_images):
         raise AelabError(
@@ -65,6 +72,8 @@ def train_model(
     label = f"{model_name} latent {latent_size}"
     if settings["kind"] == "pca":
         model = pca.fit(images, latent_size, seed=seed)
+    elif settings["kind"] == "lsa":
+        model = lsa.fit(images, latent_size, seed=seed)
     elif settings["kind"] == "logistic_pca":
         model, history = logistic_pca.fit(images, latent_size, settings, seed, device)
     else:
@@ -113,8 +122,15 @@ def _pretrain(
     sizes = [data.shape[1], *settings["hidden_sizes"], model.latent_size]
     top_units = "linear" if settings["code_activation"] == "linear" else "binary"
     start = time.perf_counter()
+    visible_units = settings["pretraining"].get("visible_units", "logistic")
     stack, histories = rbm.pretrain_stack(
-        data, sizes, settings["pretraining"], top_units, seed, name=label
+        data,
+        sizes,
+        settings["pretraining"],
+        top_units,
+        seed,
+        name=label,
+        bottom_visible_units=visible_units,
     )
     rbm.unroll(stack, model)
     seconds = time.perf_counter() - start
@@ -134,6 +150,7 @@ def _pretrain(
     )
     return {
         "layer_sizes": sizes,
+        "bottom_visible_units": visible_units,
         "top_hidden_units": top_units,
         "seconds": seconds,
         "before_fine_tuning": unrolled,
