@@ -171,7 +171,11 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     params = load_params(args.params)
     _use_threads(args, params)
-    sizes = params["sweep"][args.dataset]["latent_sizes"]
+    if args.dataset == REUTERS:
+        runs = _reuters_settings(params, args.params)["runs"]
+        sizes = [run["latent_size"] for run in runs if run["model"] == args.model]
+    else:
+        sizes = params["sweep"][args.dataset]["latent_sizes"]
     if args.latent not in sizes:
         log.warning(
             "latent size %d is not in sweep.%s.latent_sizes %s",

@@ -20,7 +20,12 @@ def draw(
 
     Returns the plotted rows of the retrieval table.
     """
-    table = pd.read_csv(table_path)
+    try:
+        table = pd.read_csv(table_path)
+    except FileNotFoundError:
+        raise AelabError(
+            f"{table_path}: retrieval table not found. Run collect-retrieval first."
+        ) from None
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     plotted = []
     for model, size in runs:

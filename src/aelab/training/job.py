@@ -45,9 +45,11 @@ def train_model(
         # Documents: word counts for LSA, word probabilities for the rest.
         counts = reuters.load_documents(train_path).counts
         images = reuters.model_inputs(counts, settings["kind"])
+        document_length = float(counts.sum() / counts.shape[0])
         test_path = None  # the test monitor measures images' squared error
     else:
         images, _ = load_prepared(train_path)
+        document_length = 1.0
     n_images, input_size = images.shape
     if latent_size > min(input_size, n_images):
         raise AelabError(
@@ -84,7 +86,9 @@ def train_model(
             every = params["evaluate"]["monitor_every"]
             monitor = loop.squared_error_monitor(load_prepared(test_path)[0], every)
         if settings["pretraining"]:
-            pretraining = _pretrain(model, data, settings, seed, label, monitor)
+            pretraining = _pretrain(
+                model, data, settings, seed, label, monitor, document_length
+            )
         history = loop.train(model, data, settings, seed, name=label, monitor=monitor)
     seconds = time.perf_counter() - start
 
@@ -117,8 +121,13 @@ def _pretrain(
     seed: int,
     label: str,
     monitor: loop.Monitor | None,
+    document_length: float = 1.0,
 ) -> dict[str, Any]:
-    """Pretrain ``model``'s layers as a stack of RBMs and unroll them into it."""
+    """Pretrain ``model``'s layers as a stack of RBMs and unroll them into it.
+
+    ``document_length`` is the mean length of the training documents, used
+    by constrained Poisson visible units only.
+    """
     sizes = [data.shape[1], *settings["hidden_sizes"], model.latent_size]
     top_units = "linear" if settings["code_activation"] == "linear" else "binary"
     start = time.perf_counter()
@@ -131,6 +140,7 @@ def _pretrain(
         seed,
         name=label,
         bottom_visible_units=visible_units,
+        document_length=document_length,
     )
     rbm.unroll(stack, model)
     seconds = time.perf_counter() - start
@@ -151,6 +161,7 @@ def _pretrain(
     return {
         "layer_sizes": sizes,
         "bottom_visible_units": visible_units,
+        "document_length": document_length,
         "top_hidden_units": top_units,
         "seconds": seconds,
         "before_fine_tuning": unrolled,
