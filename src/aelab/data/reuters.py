@@ -50,6 +50,7 @@ from aelab.fileio import atomic_output, write_json, write_npz
 
 log = logging.getLogger(__name__)
 
+ARCHIVE_NAME = "reuters21578.tar.gz"
 ARCHIVE_MEMBERS = "*.sgm"
 SPLITS = ("train", "test")
 NO_CLASS = -1
