@@ -48,6 +48,22 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/figures.smk"
 
 
+if "reuters" in config:
+
+    include: "workflow/rules/reuters.smk"
+
+
+REUTERS_OUTPUTS = (
+    [
+        "results/reuters/metrics.json",
+        "results/reuters/figures/codes_2d.png",
+        "results/reuters/figures/retrieval.png",
+    ]
+    if "reuters" in config
+    else []
+)
+
+
 rule all:
     default_target: True
     input:
@@ -60,3 +76,4 @@ rule all:
             figure=["reconstructions", "error_vs_code_size"],
         ),
         "results/mnist/figures/codes_2d.png",
+        REUTERS_OUTPUTS,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import shutil
 import struct
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -73,16 +75,107 @@ def write_mnist_files(folder: Path, n_train: int = 60, n_test: int = 20) -> dict
     return files
 
 
+# Words that mark each topic in the synthetic stories, and words of any.
+TOPIC_WORDS = {
+    "earn": ["profit", "dividend", "quarter", "earnings", "shares", "net"],
+    "acq": ["acquire", "merger", "takeover", "bid", "stake", "buyout"],
+    "grain": ["wheat", "harvest", "tonnes", "crop", "farmers", "corn"],
+    "crude": ["oil", "barrel", "opec", "refinery", "petroleum", "pipeline"],
+}
+COMMON_WORDS = ["company", "market", "said", "year", "government", "report", "price"]
+REUTERS_ARCHIVE = "reuters21578.tar.gz"
+
+
+def reuters_story(
+    newid: int,
+    split: str,
+    topics: list[str],
+    body: str | None,
+    topics_attribute: str = "YES",
+    title: str = "",
+) -> str:
+    """One <REUTERS> element as the collection writes it."""
+    codes = "".join(f"<D>{t}</D>" for t in topics)
+    text = f"<TITLE>{title}</TITLE>\n"
+    if body is not None:
+        text += "<DATELINE>NEW YORK, March 1 - </DATELINE>"
+        text += f"<BODY>{body}\n Reuter\n&#3;</BODY>"
+    return (
+        f'<REUTERS TOPICS="{topics_attribute}" LEWISSPLIT="{split}" '
+        f'CGISPLIT="TRAINING-SET" OLDID="{newid + 5000}" NEWID="{newid}">\n'
+        "<DATE>26-FEB-1987 15:01:01.79</DATE>\n"
+        f"<TOPICS>{codes}</TOPICS>\n<PLACES><D>usa</D></PLACES>\n"
+        "<PEOPLE></PEOPLE>\n<ORGS></ORGS>\n<EXCHANGES></EXCHANGES>\n"
+        "<COMPANIES></COMPANIES>\n<UNKNOWN> \n&#5;&#5;&#5;F\n</UNKNOWN>\n"
+        f"<TEXT>&#2;\n{text}</TEXT>\n</REUTERS>\n"
+    )
+
+
+def reuters_sgm_files(n_train: int = 48, n_test: int = 24) -> dict[str, bytes]:
+    """Two tiny .sgm files of synthetic stories on four topics (latin-1)."""
+    rng = np.random.default_rng(5)
+    names = list(TOPIC_WORDS)
+    stories = []
+    for newid in range(1, n_train + n_test + 1):
+        split = "TRAIN" if newid <= n_train else "TEST"
+        topic = names[newid % len(names)]
+        words = list(rng.choice(TOPIC_WORDS[topic], size=12))
+        words += list(rng.choice(COMMON_WORDS, size=6))
+        rng.shuffle(words)
+        stories.append(
+            reuters_story(newid, split, [topic], " ".join(words), title=topic.upper())
+        )
+    # One story outside ModApte (TOPICS="NO"), one of two topics.
+    stories.append(reuters_story(900, "TRAIN", [], "oil profit", "NO"))
+    stories.append(reuters_story(901, "TEST", ["earn", "acq"], "profit merger bid"))
+    header = '<!DOCTYPE lewis SYSTEM "lewis.dtd">\n'
+    half = len(stories) // 2
+    return {
+        "reut2-000.sgm": (header + "".join(stories[:half])).encode("latin-1"),
+        "reut2-001.sgm": (header + "".join(stories[half:])).encode("latin-1"),
+    }
+
+
+def write_reuters_archive(folder: Path) -> tuple[Path, str]:
+    """The tiny collection as a tarball in ``folder``, and its content hash.
+
+    The hash follows the fetch step's rule for archives: each .sgm member's
+    name, size and bytes, in name order.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    files = reuters_sgm_files()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    path = folder / REUTERS_ARCHIVE
+    path.write_bytes(buffer.getvalue())
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(f"{name}\0{len(files[name])}\0".encode() + files[name])
+    return path, digest.hexdigest()
+
+
 @pytest.fixture(scope="session")
 def mnist_mirror(tmp_path_factory) -> tuple[Path, dict]:
-    """A folder holding tiny MNIST-format files, and their params entries."""
+    """A folder holding tiny MNIST-format files, and their params entries.
+
+    Its parent, the offline mirror of the tiny projects, also holds the tiny
+    Reuters tarball in reuters21578/.
+    """
     folder = tmp_path_factory.mktemp("mirror") / "mnist"
     files = write_mnist_files(folder)
+    write_reuters_archive(folder.parent / "reuters21578")
     return folder, files
 
 
 def tiny_params(files: dict, offline_mirror: str | None = None) -> dict:
-    """A params.yaml for a run of seconds: small models, two code sizes."""
+    """A params.yaml for a run of seconds: small models, two code sizes.
+
+    The Reuters branch reads the tiny tarball of ``write_reuters_archive``.
+    """
     small = {
         "kind": "autoencoder",
         "hidden_activation": "sigmoid",
@@ -99,6 +192,13 @@ def tiny_params(files: dict, offline_mirror: str | None = None) -> dict:
             # No online mirror: the tests never touch the network.
             "mnist": {"mirrors": [], "files": files, "max_train_images": None},
             "curves": {"n_train": 200, "n_test": 100, "seed": 0},
+            "reuters": {
+                "mirrors": [],
+                "file": {"name": REUTERS_ARCHIVE, "sha256": TINY_REUTERS_SHA256},
+                "vocabulary_size": 30,
+                "n_topics": 3,
+                "expected_split_sizes": None,
+            },
         },
         "compute": {"device": "cpu", "seed": 0, "threads": 2},
         "sweep": {
@@ -131,6 +231,38 @@ def tiny_params(files: dict, offline_mirror: str | None = None) -> dict:
                 "code_activation": "linear",
                 "pretraining": {"epochs": 2, "batch_size": 16},
             },
+            "lsa": {"kind": "lsa"},
+            "reuters_deep": {
+                **small,
+                "hidden_sizes": [12, 8],
+                "code_activation": "linear",
+                "output_activation": "softmax",
+                "loss": "softmax_cross_entropy",
+                "pretraining": {
+                    "visible_units": "constrained_poisson",
+                    "bottom_learning_rate": 0.01,
+                    "epochs": 2,
+                    "batch_size": 16,
+                },
+            },
+        },
+        "reuters": {
+            "runs": [
+                {"model": "lsa", "latent_size": 2},
+                {"model": "lsa", "latent_size": 3},
+                {"model": "reuters_deep", "latent_size": 2},
+            ],
+            "retrieved": [1, 3],
+            "figures": {
+                "codes_2d": [
+                    {"model": "lsa", "latent_size": 2},
+                    {"model": "reuters_deep", "latent_size": 2},
+                ],
+                "retrieval": [
+                    {"model": "reuters_deep", "latent_size": 2},
+                    {"model": "lsa", "latent_size": 3},
+                ],
+            },
         },
         "evaluate": {"n_reconstructions": 10, "monitor_every": 1},
         "figures": {
@@ -152,6 +284,17 @@ def tiny_params(files: dict, offline_mirror: str | None = None) -> dict:
             "curves": {"autoencoder": "deep_pretrained", "pca": "pca"},
         },
     }
+
+
+def _tiny_reuters_sha256() -> str:
+    files = reuters_sgm_files()
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(f"{name}\0{len(files[name])}\0".encode() + files[name])
+    return digest.hexdigest()
+
+
+TINY_REUTERS_SHA256 = _tiny_reuters_sha256()
 
 
 def cli_project(tmp_path: Path, monkeypatch, mnist_mirror, change=None) -> Path:

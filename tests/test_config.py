@@ -107,7 +107,7 @@ def _sweep(dataset, **change):
         (
             {"models": {"deep": {"kind": "forest"}}},
             "key 'models.deep.kind': 'forest' is not one of ['pca', 'logistic_pca', "
-            "'autoencoder']",
+            "'autoencoder', 'lsa']",
         ),
         (
             {"compute": {"sede": 1}},
@@ -178,3 +178,42 @@ def test_schema_in_workflow_folder_is_the_packaged_one():
     packaged = ROOT / "src" / "aelab" / "params.schema.yaml"
     linked = ROOT / "workflow" / "schemas" / "params.schema.yaml"
     assert yaml.safe_load(linked.read_text()) == yaml.safe_load(packaged.read_text())
+
+
+def _with_reuters(**change):
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["reuters"].update(change)
+    return params
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            {"runs": [{"model": "pca", "latent_size": 2}]},
+            "my.yaml: key 'reuters.runs[0]': model 'pca' is of kind pca; the "
+            "Reuters runs need an lsa or autoencoder model defined under 'models'",
+        ),
+        (
+            {"runs": [{"model": "lsa", "latent_size": 10}]},
+            "my.yaml: key 'reuters.figures.codes_2d': model 'lsa' at latent size 2 "
+            "is not in reuters.runs. Add it there or remove it here.",
+        ),
+    ],
+)
+def test_reuters_runs_and_figures_are_checked(change, expected):
+    with pytest.raises(AelabError) as caught:
+        validate_params(_with_reuters(**change), source="my.yaml")
+    assert str(caught.value).startswith(expected)
+
+
+def test_document_pretraining_needs_a_softmax_output():
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["models"]["reuters_deep_pretrained"]["output_activation"] = "sigmoid"
+    with pytest.raises(AelabError) as caught:
+        validate_params(params, source="p.yaml")
+    assert str(caught.value).startswith(
+        "p.yaml: key 'models.reuters_deep_pretrained.output_activation': "
+        "'sigmoid' cannot be pretrained as a stack of RBMs"
+    )
+    assert "use softmax" in str(caught.value)

@@ -196,3 +196,71 @@ def test_unroll_refuses_a_network_of_another_shape():
         unroll(stack, Autoencoder(6, [], 2))
     with pytest.raises(Exception, match=r"does not fit an encoder layer"):
         unroll(stack, Autoencoder(6, [5], 2))
+
+
+def test_constrained_poisson_cd1_matches_a_hand_computation():
+    rbm = small_rbm("binary")
+    rbm.visible_units, rbm.document_length = "constrained_poisson", 7.0
+    # Word probabilities: each row sums to 1.
+    batch = BATCH / BATCH.sum(dim=1, keepdim=True)
+    gradients, squared_error = rbm.cd1(batch, torch.Generator().manual_seed(3))
+
+    replay = torch.Generator().manual_seed(3)
+    p0, w = batch.numpy(), rbm.weights.numpy()
+    vb, hb = rbm.visible_bias.numpy(), rbm.hidden_bias.numpy()
+    n_words = 7.0
+    h0 = sigmoid(n_words * p0 @ w + hb)  # driven by the (expected) counts
+    uniform = torch.rand(h0.shape, generator=replay, dtype=torch.float64)
+    states = (uniform.numpy() < h0).astype(float)
+    logits = states @ w.T + vb
+    p1 = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)  # rates / N
+    h1 = sigmoid(n_words * p1 @ w + hb)
+    n = len(p0)
+
+    np.testing.assert_allclose(
+        gradients["weights"].numpy(),
+        (n_words * p0.T @ h0 - n_words * p1.T @ h1) / n,
+        atol=1e-12,
+    )
+    np.testing.assert_allclose(
+        gradients["visible_bias"].numpy(), n_words * (p0 - p1).mean(axis=0), atol=1e-12
+    )
+    np.testing.assert_allclose(
+        gradients["hidden_bias"].numpy(), (h0 - h1).mean(axis=0), atol=1e-12
+    )
+    assert squared_error.item() == pytest.approx(((p0 - p1) ** 2).sum(), abs=1e-12)
+    np.testing.assert_allclose(rbm.visible_mean(torch.from_numpy(states)).sum(1), 1.0)
+
+
+def test_unrolled_document_network_reads_word_probabilities():
+    torch.manual_seed(0)
+    counts = torch.poisson(torch.full((30, 12), 0.8, dtype=torch.float64)) + 1
+    probabilities = (counts / counts.sum(dim=1, keepdim=True)).float()
+    settings = {**SETTINGS, "epochs": 2}
+    stack, _ = pretrain_stack(
+        probabilities,
+        [12, 6, 2],
+        settings,
+        "linear",
+        seed=0,
+        bottom_visible_units="constrained_poisson",
+        document_length=15.0,
+    )
+    assert stack[0].visible_units == "constrained_poisson"
+    assert stack[1].visible_units == "logistic"
+    model = unroll(stack, Autoencoder(12, [6], 2, output_activation="softmax"))
+    with torch.no_grad():
+        np.testing.assert_allclose(
+            model.encode(probabilities).numpy(),
+            stack_codes(stack, probabilities).numpy(),
+            rtol=1e-5,
+            atol=1e-5,
+        )
+        # The decoder's softmax layer is the bottom RBM's visible layer.
+        hidden = stack[0].hidden_mean(probabilities)
+        np.testing.assert_allclose(
+            model.decoder[-2](hidden).softmax(dim=1).numpy(),
+            stack[0].visible_mean(hidden).numpy(),
+            rtol=1e-5,
+            atol=1e-6,
+        )

@@ -17,6 +17,7 @@ import yaml
 
 from aelab.data.prepared import load_prepared
 from aelab.evaluate.reconstruction import squared_error_per_image
+from aelab.evaluate.retrieval import fraction_same_class
 from conftest import make_project, tiny_params, venv_env
 
 
@@ -56,8 +57,11 @@ def test_both_front_ends_write_the_same_files(both_runs):
     smk, dvc, _ = both_runs
     declared = dvc_outputs(dvc)
     # mnist fetch, prepare; curves; mnist train, evaluate; curves train,
-    # evaluate; collect (table, metrics) x 2; summary; figures.
-    assert len(declared) == 4 + 2 + 2 + 10 + 20 + 2 + 4 + 4 + 2 + 7
+    # evaluate; collect (table, metrics) x 2; summary; figures; then Reuters:
+    # fetch, parse (2), prepare (3), train (3 runs), evaluate (2 per run),
+    # collect (table, metrics), figures (2).
+    reuters = 1 + 2 + 3 + 3 + 6 + 2 + 2
+    assert len(declared) == 4 + 2 + 2 + 10 + 20 + 2 + 4 + 4 + 2 + 7 + reuters
     for path in declared:
         assert (smk / path).is_file(), f"Snakemake did not write {path}"
         assert (dvc / path).is_file(), f"DVC did not write {path}"
@@ -89,6 +93,44 @@ def test_both_front_ends_give_the_same_numbers(both_runs):
             name = f"results/mnist/codes/{model}/latent-{size}.npz"
             with np.load(smk / name) as a, np.load(dvc / name) as b:
                 np.testing.assert_array_equal(a["codes"], b["codes"])
+
+
+def test_reuters_branch_gives_the_same_retrieval_in_both(both_runs):
+    smk, dvc, params = both_runs
+    table = pd.read_csv(smk / "results/reuters/retrieval.csv")
+    pd.testing.assert_frame_equal(
+        table, pd.read_csv(dvc / "results/reuters/retrieval.csv")
+    )
+    runs = params["reuters"]["runs"]
+    assert len(table) == len(runs) * len(params["reuters"]["retrieved"])
+    assert list(table.columns) == [
+        "dataset",
+        "model",
+        "latent_size",
+        "retrieved",
+        "fraction_same_class",
+    ]
+    # The fractions in the table are those of the codes the step wrote.
+    for run in runs:
+        name = f"results/reuters/codes/{run['model']}/latent-{run['latent_size']}.npz"
+        with np.load(smk / name) as a, np.load(dvc / name) as b:
+            np.testing.assert_array_equal(a["codes"], b["codes"])
+            codes, labels = a["codes"], a["labels"]
+            assert list(a["class_names"]) == ["acq", "crude", "earn"]
+        chosen = labels >= 0
+        mine = table[
+            (table["model"] == run["model"])
+            & (table["latent_size"] == run["latent_size"])
+        ]
+        expected = fraction_same_class(
+            codes[chosen], labels[chosen], params["reuters"]["retrieved"]
+        )
+        np.testing.assert_allclose(mine["fraction_same_class"], expected, atol=1e-6)
+    counts = json.loads((smk / "data/reuters/parsed/counts.json").read_text())
+    assert counts["modapte"] == {"train": 48, "test": 25}
+    # On these well separated stories, LSA finds the class of the nearest.
+    lsa = table.query("model == 'lsa' and latent_size == 3 and retrieved == 1")
+    assert lsa["fraction_same_class"].item() > 0.8
 
 
 def test_pca_error_in_the_table_matches_numpy(both_runs):

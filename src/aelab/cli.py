@@ -21,7 +21,12 @@ from aelab.errors import AelabError
 
 log = logging.getLogger("aelab")
 
-FIGURES = ("reconstructions", "error-vs-code-size", "codes-2d")
+FIGURES = ("reconstructions", "error-vs-code-size", "codes-2d", "retrieval")
+# The data set of documents, whose steps differ from the image data sets'.
+REUTERS = "reuters"
+
+
+MNIST_TABLE = "results/mnist/metrics.csv"
 
 
 def _setup_logging(log_file: str | None, verbose: bool) -> None:
@@ -59,6 +64,80 @@ def cmd_fetch(args: argparse.Namespace) -> None:
         raise AelabError("\n".join(failures))
 
 
+def cmd_fetch_reuters(args: argparse.Namespace) -> None:
+    from aelab.data import download
+
+    params = load_params(args.params)
+    settings = params["data"]["reuters"]
+    remote = download.RemoteFile(
+        settings["file"]["name"], settings["file"]["sha256"], members="*.sgm"
+    )
+    download.fetch(
+        remote,
+        args.out,
+        settings["mirrors"],
+        offline=download.offline_mirror(params["data"]["offline_mirror"]),
+        dataset="reuters21578",
+    )
+
+
+def cmd_parse_reuters(args: argparse.Namespace) -> None:
+    from aelab.data import reuters
+
+    load_params(args.params)  # validated, like every step's
+    stories = reuters.parse_collection(args.raw)
+    reuters.write_parsed(stories, args.out, args.counts)
+
+
+def cmd_prepare_reuters(args: argparse.Namespace) -> None:
+    from aelab.data import reuters
+
+    params = load_params(args.params)
+    settings = params["data"]["reuters"]
+    reuters.prepare(
+        args.parsed,
+        args.out,
+        settings["vocabulary_size"],
+        settings["n_topics"],
+        settings["expected_split_sizes"],
+    )
+
+
+def cmd_evaluate_retrieval(args: argparse.Namespace) -> None:
+    from aelab.evaluate.retrieval import evaluate_retrieval
+
+    params = load_params(args.params)
+    _use_threads(args, params)
+    evaluate_retrieval(
+        args.model_file,
+        args.test,
+        args.metrics,
+        args.codes,
+        _reuters_settings(params, args.params)["retrieved"],
+    )
+
+
+def cmd_collect_retrieval(args: argparse.Namespace) -> None:
+    from aelab.evaluate.retrieval import collect_retrieval
+
+    params = load_params(args.params)
+    collect_retrieval(
+        _reuters_settings(params, args.params)["runs"],
+        args.metrics_dir,
+        args.table,
+        args.summary,
+    )
+
+
+def _reuters_settings(params: dict, source: str) -> dict:
+    if "reuters" not in params:
+        raise AelabError(
+            f"{source} has no 'reuters' section: add one (see the repository's "
+            "params.yaml) to run the document branch."
+        )
+    return params["reuters"]
+
+
 def cmd_prepare(args: argparse.Namespace) -> None:
     from aelab.data import mnist
 
@@ -92,7 +171,11 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     params = load_params(args.params)
     _use_threads(args, params)
-    sizes = params["sweep"][args.dataset]["latent_sizes"]
+    if args.dataset == REUTERS:
+        runs = _reuters_settings(params, args.params)["runs"]
+        sizes = [run["latent_size"] for run in runs if run["model"] == args.model]
+    else:
+        sizes = params["sweep"][args.dataset]["latent_sizes"]
     if args.latent not in sizes:
         log.warning(
             "latent size %d is not in sweep.%s.latent_sizes %s",
@@ -153,7 +236,9 @@ def cmd_plot(args: argparse.Namespace) -> None:
     params = load_params(args.params)
     figures = params["figures"]
     codes_dir = args.codes_dir or Path("results") / args.dataset / "codes"
-    if args.figure == "reconstructions":
+    if args.dataset == REUTERS or args.figure == "retrieval":
+        _plot_reuters(args, params, codes_dir)
+    elif args.figure == "reconstructions":
         rows = figures["reconstructions"].get(args.dataset)
         if not rows:
             raise AelabError(
@@ -169,7 +254,9 @@ def cmd_plot(args: argparse.Namespace) -> None:
         )
     elif args.figure == "error-vs-code-size":
         error_vs_code_size.draw(
-            args.table, args.out, args.data_out or Path(args.out).with_suffix(".csv")
+            args.table or MNIST_TABLE,
+            args.out,
+            args.data_out or Path(args.out).with_suffix(".csv"),
         )
     else:
         figure = figures["codes_2d"].get(args.dataset)
@@ -179,6 +266,29 @@ def cmd_plot(args: argparse.Namespace) -> None:
                 "of 2-D codes is drawn for labelled data sets (mnist)."
             )
         codes_2d.draw(codes_dir, figure["models"], figure["per_class"], args.out)
+
+
+def _plot_reuters(args: argparse.Namespace, params: dict, codes_dir: Path) -> None:
+    from aelab.figures import codes_2d, retrieval
+
+    figures = _reuters_settings(params, args.params)["figures"]
+    if args.figure == "retrieval":
+        rows = [(row["model"], row["latent_size"]) for row in figures["retrieval"]]
+        retrieval.draw(
+            args.table or "results/reuters/retrieval.csv",
+            rows,
+            args.out,
+        )
+    elif args.figure == "codes-2d":
+        models = [row["model"] for row in figures["codes_2d"]]
+        codes_2d.draw(
+            codes_dir, models, None, args.out, noun="stories", legend_title="topic"
+        )
+    else:
+        raise AelabError(
+            f"the {args.figure} figure is not drawn for reuters; draw codes-2d "
+            "or retrieval."
+        )
 
 
 def cmd_backprop(args: argparse.Namespace) -> None:
@@ -274,7 +384,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_make_curves)
 
     p = steps.add_parser("train", parents=[common], **fmt, help="fit one model")
-    p.add_argument("--dataset", choices=DATASETS, default="mnist", help="data set")
+    p.add_argument(
+        "--dataset", choices=(*DATASETS, REUTERS), default="mnist", help="data set"
+    )
     p.add_argument("--model", required=True, help="a model name from params.yaml")
     p.add_argument("--latent", required=True, type=_positive, help="code size")
     p.add_argument(
@@ -344,7 +456,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = steps.add_parser("plot", parents=[common], **fmt, help="draw one figure")
     p.add_argument("figure", choices=FIGURES)
-    p.add_argument("--dataset", choices=DATASETS, default="mnist", help="data set")
+    p.add_argument(
+        "--dataset", choices=(*DATASETS, REUTERS), default="mnist", help="data set"
+    )
     p.add_argument("--out", required=True, help="PNG file to write")
     p.add_argument(
         "--test", help="prepared images (default: data/DATASET/prepared/test.npz)"
@@ -355,10 +469,93 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: results/DATASET/codes)",
     )
     p.add_argument(
-        "--table", default="results/mnist/metrics.csv", help="the collect step's CSV"
+        "--table",
+        help=f"the collect step's CSV (default: {MNIST_TABLE}, and for the "
+        "retrieval figure results/reuters/retrieval.csv)",
     )
     p.add_argument("--data-out", help="CSV of the plotted values (error-vs-code-size)")
     p.set_defaults(func=cmd_plot)
+
+    p = steps.add_parser(
+        "fetch-reuters",
+        parents=[common],
+        **fmt,
+        help="download Reuters-21578, verified",
+    )
+    p.add_argument("--out", default="data/reuters/raw", help="folder for the tarball")
+    p.set_defaults(func=cmd_fetch_reuters)
+
+    p = steps.add_parser(
+        "parse-reuters",
+        parents=[common],
+        **fmt,
+        help="SGML stories to JSON lines, with counts",
+    )
+    p.add_argument(
+        "--raw",
+        default="data/reuters/raw/reuters21578.tar.gz",
+        help="the tarball, or a folder of reut2-*.sgm files",
+    )
+    p.add_argument(
+        "--out", default="data/reuters/parsed/stories.jsonl", help="stories to write"
+    )
+    p.add_argument(
+        "--counts",
+        default="data/reuters/parsed/counts.json",
+        help="counts to write: documents, without body, per split",
+    )
+    p.set_defaults(func=cmd_parse_reuters)
+
+    p = steps.add_parser(
+        "prepare-reuters",
+        parents=[common],
+        **fmt,
+        help="ModApte split, word-stem counts and classes",
+    )
+    p.add_argument(
+        "--parsed",
+        default="data/reuters/parsed/stories.jsonl",
+        help="the parse step's stories",
+    )
+    p.add_argument(
+        "--out",
+        default="data/reuters/prepared",
+        help="folder for train.npz, test.npz and summary.json",
+    )
+    p.set_defaults(func=cmd_prepare_reuters)
+
+    p = steps.add_parser(
+        "evaluate-retrieval",
+        parents=[common],
+        **fmt,
+        help="retrieval of test stories by one model's codes",
+    )
+    p.add_argument("--model-file", required=True, help="a train step's .pt file")
+    p.add_argument(
+        "--test", default="data/reuters/prepared/test.npz", help="prepared stories"
+    )
+    p.add_argument("--metrics", required=True, help="JSON file to write")
+    p.add_argument("--codes", required=True, help="npz file to write")
+    p.set_defaults(func=cmd_evaluate_retrieval)
+
+    p = steps.add_parser(
+        "collect-retrieval",
+        parents=[common],
+        **fmt,
+        help="one table of every Reuters run's retrieval",
+    )
+    p.add_argument(
+        "--metrics-dir",
+        default="results/reuters/metrics",
+        help="folder of MODEL/latent-K.json files from evaluate-retrieval",
+    )
+    p.add_argument(
+        "--table", default="results/reuters/retrieval.csv", help="CSV to write"
+    )
+    p.add_argument(
+        "--summary", default="results/reuters/metrics.json", help="JSON to write"
+    )
+    p.set_defaults(func=cmd_collect_retrieval)
 
     p = steps.add_parser(
         "backprop",

@@ -81,6 +81,7 @@ def validate_params(raw: Any, source: str = "params.yaml") -> dict[str, Any]:
     _fill_defaults(params, schema(), validator)
     _check_model_names(params, source)
     _check_pretraining(params, source)
+    _check_reuters(params, source)
     return params
 
 
@@ -220,9 +221,13 @@ def _check_pretraining(params: dict[str, Any], source: str) -> None:
     for name, settings in params["models"].items():
         if settings.get("kind") != "autoencoder" or not settings.get("pretraining"):
             continue
+        # Constrained Poisson visible units unroll into a softmax output.
+        documents = settings["pretraining"].get("visible_units") == (
+            "constrained_poisson"
+        )
         wanted = {
             "hidden_activation": ("sigmoid",),
-            "output_activation": ("sigmoid",),
+            "output_activation": ("softmax",) if documents else ("sigmoid",),
             "code_activation": ("linear", "sigmoid"),
         }
         for key, allowed in wanted.items():
@@ -233,3 +238,38 @@ def _check_pretraining(params: dict[str, Any], source: str) -> None:
                     f"logistic; use {' or '.join(allowed)}, or set "
                     f"models.{name}.pretraining to null."
                 )
+
+
+def _check_reuters(params: dict[str, Any], source: str) -> None:
+    """The document branch's runs name LSA or autoencoder models, and its
+    figures name runs."""
+    settings = params.get("reuters")
+    if settings is None:  # no document branch
+        return
+    runs = {(run["model"], run["latent_size"]) for run in settings["runs"]}
+    for index, run in enumerate(settings["runs"]):
+        kind = params["models"].get(run["model"], {}).get("kind")
+        if kind not in ("lsa", "autoencoder"):
+            defined = ", ".join(sorted(params["models"]))
+            raise AelabError(
+                f"{source}: key 'reuters.runs[{index}]': model '{run['model']}' "
+                f"is {'not defined' if kind is None else f'of kind {kind}'}; the "
+                "Reuters runs need an lsa or autoencoder model defined under "
+                f"'models' (defined: {defined})."
+            )
+    figures = settings["figures"]
+    named = [("codes_2d", row) for row in figures["codes_2d"]]
+    named += [("retrieval", row) for row in figures["retrieval"]]
+    for figure, row in named:
+        if (row["model"], row["latent_size"]) not in runs:
+            raise AelabError(
+                f"{source}: key 'reuters.figures.{figure}': model "
+                f"'{row['model']}' at latent size {row['latent_size']} is not "
+                "in reuters.runs. Add it there or remove it here."
+            )
+        if figure == "codes_2d" and row["latent_size"] != 2:
+            raise AelabError(
+                f"{source}: key 'reuters.figures.codes_2d': latent size "
+                f"{row['latent_size']} for '{row['model']}'; the figure draws "
+                "2-D codes, so use a run of latent size 2."
+            )

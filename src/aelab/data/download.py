@@ -2,8 +2,12 @@
 
 Each file is identified by the SHA-256 of its *decompressed* content: mirrors
 recompress files, so the bytes of a ``.gz`` differ between mirrors while the
-content does not. A file is written to a temporary name and renamed into
-place only once its content hash matches; anything else is removed.
+content does not. A tar archive can be identified by the files it holds
+instead (``RemoteFile.members``, a name pattern): the hash then covers the
+names and bytes of the matching members only, so that copies of a collection
+packed with other extras (a README, a DTD) or other timestamps agree. A file
+is written to a temporary name and renamed into place only once its content
+hash matches; anything else is removed.
 
 HTTP transfers use pooch's downloader (requests underneath); the mirror loop,
 the offline folder and the content hash are ours, since pooch checks only the
@@ -17,6 +21,7 @@ import hashlib
 import logging
 import os
 import shutil
+import tarfile
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,25 +45,37 @@ TIMEOUT_S = 60
 
 @dataclass(frozen=True)
 class RemoteFile:
-    """A file known by its original name and the SHA-256 of its content."""
+    """A file known by its original name and the SHA-256 of its content.
+
+    ``members``, when set, makes the file a tar archive whose content is the
+    members matching that pattern (see :func:`content_sha256`).
+    """
 
     name: str
     sha256: str
+    members: str | None = None
 
 
 class ContentError(Exception):
     """A fetched file whose content is not what it should be."""
 
 
-def content_sha256(path: str | os.PathLike) -> str:
+def content_sha256(path: str | os.PathLike, members: str | None = None) -> str:
     """SHA-256 of a file's content, decompressed first if it is gzip.
+
+    With ``members`` (a pattern such as "*.sgm"), the file is read as a tar
+    archive and the hash is taken over each matching member, in name order:
+    its base name, a zero byte, its size in decimal, a zero byte, its bytes.
 
     Raises
     ------
     ContentError
-        If the file is gzip but cut short or corrupt.
+        If the file is gzip but cut short or corrupt, or not the tar archive
+        that ``members`` asks for.
     """
     path = Path(path)
+    if members is not None:
+        return _members_sha256(path, members)
     digest = hashlib.sha256()
     with open(path, "rb") as raw:
         is_gzip = raw.read(2) == GZIP_MAGIC
@@ -69,6 +86,27 @@ def content_sha256(path: str | os.PathLike) -> str:
                 digest.update(chunk)
     except (EOFError, gzip.BadGzipFile, zlib.error) as err:
         raise ContentError(f"corrupt or truncated gzip data ({err})") from None
+    return digest.hexdigest()
+
+
+def _members_sha256(path: Path, pattern: str) -> str:
+    digest = hashlib.sha256()
+    try:
+        with tarfile.open(path, "r:*") as archive:
+            chosen = sorted(
+                (m for m in archive.getmembers() if m.isfile()),
+                key=lambda m: Path(m.name).name,
+            )
+            for member in chosen:
+                name = Path(member.name).name
+                if not Path(name).match(pattern):
+                    continue
+                digest.update(f"{name}\0{member.size}\0".encode())
+                handle = archive.extractfile(member)
+                while chunk := handle.read(CHUNK):
+                    digest.update(chunk)
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as err:
+        raise ContentError(f"not a readable tar archive ({err})") from None
     return digest.hexdigest()
 
 
@@ -126,7 +164,7 @@ def fetch(
     dest = Path(dest_dir) / remote.name
     if dest.exists():
         try:
-            actual = content_sha256(dest)
+            actual = content_sha256(dest, remote.members)
         except ContentError as err:
             actual = f"unreadable: {err}"
         if actual == remote.sha256:
@@ -181,7 +219,7 @@ def _try_source(source: str, dest: Path, remote: RemoteFile) -> str | None:
                 shutil.copyfile(source, tmp)
             if tmp.stat().st_size == 0:
                 raise ContentError("empty file")
-            actual = content_sha256(tmp)
+            actual = content_sha256(tmp, remote.members)
             if actual != remote.sha256:
                 with open(tmp, "rb") as handle:
                     magic = handle.read(2)

@@ -14,13 +14,17 @@ from aelab.figures.common import load_codes, plt, save
 def draw(
     codes_dir: str | os.PathLike,
     models: Sequence[str],
-    per_class: int,
+    per_class: int | None,
     out_path: str | os.PathLike,
+    noun: str = "digits",
+    legend_title: str = "digit",
 ) -> None:
     """Side-by-side scatter plots of 2-D test codes, coloured by digit class.
 
     The first ``per_class`` test images of each class are drawn (the paper
-    showed 500 of each), in test-set order so that no class is always on top.
+    showed 500 of each; None: all), in test-set order so that no class is
+    always on top. A codes file with ``class_names`` (Reuters) has its
+    classes named by them; items of class -1 (no class) are left out.
     """
     fig, axes = plt.subplots(
         1, len(models), figsize=(4.5 * len(models), 4.5), squeeze=False
@@ -30,6 +34,7 @@ def draw(
         data = load_codes(Path(codes_dir) / model / "latent-2.npz")
         chosen = first_of_each_class(data["labels"], per_class)
         codes, labels = data["codes"][chosen], data["labels"][chosen]
+        names = data.get("class_names")
         for digit in np.unique(labels):
             mine = labels == digit
             ax.scatter(
@@ -37,18 +42,19 @@ def draw(
                 codes[mine, 1],
                 s=3,
                 color=cmap(int(digit)),
-                label=str(digit),
+                label=str(digit) if names is None else str(names[digit]),
                 alpha=0.7,
                 linewidths=0,
             )
+        shown = "all" if per_class is None else f"up to {per_class}"
         ax.set_title(
-            f"{model}: 2-D codes, up to {per_class} test digits of each class",
+            f"{model}: 2-D codes, {shown} test {noun} of each class",
             fontsize=9,
         )
         ax.set_xticks([])
         ax.set_yticks([])
     axes[0, -1].legend(
-        title="digit",
+        title=legend_title,
         markerscale=4,
         fontsize=7,
         loc="center left",
@@ -57,7 +63,8 @@ def draw(
     save(fig, out_path)
 
 
-def first_of_each_class(labels: np.ndarray, per_class: int) -> np.ndarray:
-    """Indices of the first ``per_class`` images of every class, sorted."""
-    chosen = [np.flatnonzero(labels == c)[:per_class] for c in np.unique(labels)]
+def first_of_each_class(labels: np.ndarray, per_class: int | None) -> np.ndarray:
+    """Indices of the first ``per_class`` images of every class (-1 is none)."""
+    classes = [c for c in np.unique(labels) if c >= 0]
+    chosen = [np.flatnonzero(labels == c)[:per_class] for c in classes]
     return np.sort(np.concatenate(chosen))

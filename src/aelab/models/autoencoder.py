@@ -19,6 +19,8 @@ ACTIVATIONS = {
     "linear": nn.Identity,
     "relu": nn.ReLU,
     "tanh": nn.Tanh,
+    # Over the whole output layer: word probabilities of a document.
+    "softmax": lambda: nn.Softmax(dim=1),
 }
 
 
@@ -78,10 +80,15 @@ class Autoencoder(nn.Module):
         """Training loss summed over pixels and averaged over the batch.
 
         ``kind`` is "cross_entropy" (logistic outputs against pixel
-        intensities) or "squared_error".
+        intensities), "softmax_cross_entropy" (a softmax output layer against
+        inputs that are probabilities summing to 1, such as a document's
+        word probabilities) or "squared_error".
         """
         pre_output = self.decoder(self.encode(x))
-        if kind == "cross_entropy":
+        if kind == "softmax_cross_entropy":
+            # log_softmax, not log(softmax): no log of an underflowed zero.
+            per_pixel = -x * F.log_softmax(pre_output, dim=1)
+        elif kind == "cross_entropy":
             per_pixel = F.binary_cross_entropy_with_logits(
                 pre_output, x, reduction="none"
             )

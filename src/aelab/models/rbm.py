@@ -13,6 +13,19 @@ authors' released code:
   their mean plus unit-variance Gaussian noise;
 - each layer's training data are the hidden probabilities of the layer below.
 
+For documents the bottom RBM can have constrained Poisson visible units
+(``visible_units="constrained_poisson"``, after the paper's document model):
+the rate of word i in a document of N words is N times a softmax over the
+vocabulary, and the hidden units are driven by the counts. The autoencoder
+reads word probabilities (counts divided by N), so that the unrolled encoder
+can be one linear layer on them, every document is given the same length
+N: ``document_length``, the mean length of the training documents. The
+data given to such an RBM are word probabilities; the statistics of CD-1
+are taken on them times N (expected counts), and the reconstruction is kept
+as the mean rates, not sampled counts, as the logistic reconstruction is
+kept as probabilities. Unrolling multiplies the bottom encoder weights by N
+and leaves the decoder's softmax layer as it is.
+
 The trained stack is unrolled into an :class:`Autoencoder`: the encoder takes
 the RBM weights and hidden biases, the decoder their transposes and the
 visible biases.
@@ -35,6 +48,7 @@ from aelab.training.divergence import finite_epoch_mean
 log = logging.getLogger(__name__)
 
 HIDDEN_UNITS = ("binary", "linear")
+VISIBLE_UNITS = ("logistic", "constrained_poisson")
 
 
 @dataclass
@@ -43,12 +57,22 @@ class RBM:
 
     ``hidden_units`` is "binary" (logistic, sampled as 0/1) or "linear"
     (Gaussian with unit variance around the input they receive).
+    ``visible_units`` is "logistic" (values in [0, 1]) or
+    "constrained_poisson" (word probabilities: a softmax over all visible
+    units, see the module's description).
     """
 
     weights: torch.Tensor
     visible_bias: torch.Tensor
     hidden_bias: torch.Tensor
     hidden_units: str = "binary"
+    visible_units: str = "logistic"
+    document_length: float = 1.0
+
+    @property
+    def input_scale(self) -> float:
+        """What the visible data are multiplied by before the weights."""
+        return self.document_length if self.visible_units != "logistic" else 1.0
 
     @classmethod
     def initial(
@@ -59,10 +83,14 @@ class RBM:
         init_std: float,
         generator: torch.Generator,
         device: torch.device | str = "cpu",
+        visible_units: str = "logistic",
+        document_length: float = 1.0,
     ) -> RBM:
         """Weights from N(0, init_std^2), biases at zero."""
         if hidden_units not in HIDDEN_UNITS:
             raise ValueError(f"hidden_units must be one of {HIDDEN_UNITS}")
+        if visible_units not in VISIBLE_UNITS:
+            raise ValueError(f"visible_units must be one of {VISIBLE_UNITS}")
         weights = torch.randn(
             n_visible, n_hidden, generator=generator, device=device
         ).mul_(init_std)
@@ -71,11 +99,14 @@ class RBM:
             torch.zeros(n_visible, device=device),
             torch.zeros(n_hidden, device=device),
             hidden_units,
+            visible_units,
+            document_length,
         )
 
     def hidden_mean(self, visible: torch.Tensor) -> torch.Tensor:
         """Hidden probabilities (binary) or means (linear), shape (n, n_hidden)."""
-        total_input = torch.addmm(self.hidden_bias, visible, self.weights)
+        scale = self.input_scale
+        total_input = torch.addmm(self.hidden_bias, visible, self.weights, alpha=scale)
         if self.hidden_units == "binary":
             return torch.sigmoid(total_input)
         return total_input
@@ -91,7 +122,10 @@ class RBM:
 
     def visible_mean(self, hidden: torch.Tensor) -> torch.Tensor:
         """Visible probabilities given hidden states, shape (n, n_visible)."""
-        return torch.sigmoid(torch.addmm(self.visible_bias, hidden, self.weights.T))
+        total_input = torch.addmm(self.visible_bias, hidden, self.weights.T)
+        if self.visible_units == "constrained_poisson":
+            return torch.softmax(total_input, dim=1)
+        return torch.sigmoid(total_input)
 
     def cd1(
         self, visible: torch.Tensor, generator: torch.Generator
@@ -114,12 +148,14 @@ class RBM:
         reconstruction = self.visible_mean(hidden_states)  # probabilities
         negative_hidden = self.hidden_mean(reconstruction)
 
+        # Expected counts for constrained Poisson units, the data otherwise.
+        scale = self.input_scale
         gradients = {
             "weights": (
                 visible.T @ positive_hidden - reconstruction.T @ negative_hidden
             )
-            / n,
-            "visible_bias": (visible - reconstruction).mean(dim=0),
+            * (scale / n),
+            "visible_bias": (visible - reconstruction).mean(dim=0) * scale,
             "hidden_bias": (positive_hidden - negative_hidden).mean(dim=0),
         }
         squared_error = (visible - reconstruction).square().sum()
@@ -169,6 +205,8 @@ def train_rbm(
     learning_rate: float,
     generator: torch.Generator,
     name: str = "rbm",
+    visible_units: str = "logistic",
+    document_length: float = 1.0,
 ) -> tuple[RBM, list[dict[str, float]]]:
     """Train one RBM on ``data`` of shape (n, n_visible), resident on its device.
 
@@ -190,7 +228,14 @@ def train_rbm(
     n_cases, n_visible = data.shape
     device = data.device
     rbm = RBM.initial(
-        n_visible, n_hidden, hidden_units, settings["init_std"], generator, device
+        n_visible,
+        n_hidden,
+        hidden_units,
+        settings["init_std"],
+        generator,
+        device,
+        visible_units=visible_units,
+        document_length=document_length,
     )
     trainer = RBMTrainer(
         learning_rate=learning_rate,
@@ -255,13 +300,20 @@ def pretrain_stack(
     top_hidden_units: str,
     seed: int,
     name: str = "stack",
+    bottom_visible_units: str = "logistic",
+    document_length: float = 1.0,
 ) -> tuple[list[RBM], list[list[dict[str, float]]]]:
     """Train RBMs greedily, one per pair of adjacent ``layer_sizes``.
 
     ``layer_sizes`` runs from the visible layer to the code, e.g.
     [784, 1000, 500, 250, 30]. Hidden units are binary except in the top
-    RBM, which has ``top_hidden_units`` and ``settings["top_learning_rate"]``.
-    Each RBM is trained on the hidden probabilities of the one below.
+    RBM, which has ``top_hidden_units`` and ``settings["top_learning_rate"]``;
+    the bottom RBM (when not the top) takes ``settings["bottom_learning_rate"]``
+    when that is set.
+    Each RBM is trained on the hidden probabilities of the one below. The
+    bottom RBM's visible units are ``bottom_visible_units``; the others are
+    logistic, since they model hidden probabilities. ``document_length``
+    is the bottom RBM's N when its units are constrained Poisson.
     """
     generator = torch.Generator(device=data.device).manual_seed(seed)
     stack, histories = [], []
@@ -278,9 +330,11 @@ def pretrain_stack(
             layer_sizes[index + 1],
             top_hidden_units if is_top else "binary",
             settings,
-            settings["top_learning_rate"] if is_top else settings["learning_rate"],
+            _learning_rate(settings, index, is_top),
             generator,
             name=label,
+            visible_units=bottom_visible_units if index == 0 else "logistic",
+            document_length=document_length,
         )
         stack.append(rbm)
         histories.append(history)
@@ -290,11 +344,21 @@ def pretrain_stack(
     return stack, histories
 
 
+def _learning_rate(settings: dict[str, Any], index: int, is_top: bool) -> float:
+    """The top RBM's rate, else the bottom one's when set, else the common one."""
+    if is_top:
+        return settings["top_learning_rate"]
+    if index == 0 and settings.get("bottom_learning_rate") is not None:
+        return settings["bottom_learning_rate"]
+    return settings["learning_rate"]
+
+
 def unroll(stack: Sequence[RBM], model: Autoencoder) -> Autoencoder:
     """Copy a trained RBM stack into ``model``'s weights, in place.
 
     Encoder layer i takes RBM i's weights (transposed to torch's
-    (out, in) layout) and hidden biases; the mirrored decoder layer takes
+    (out, in) layout, times the document length for constrained Poisson
+    units) and hidden biases; the mirrored decoder layer takes
     the weights as they are and the visible biases.
     """
     encoder = [m for m in model.encoder if isinstance(m, torch.nn.Linear)]
@@ -311,7 +375,7 @@ def unroll(stack: Sequence[RBM], model: Autoencoder) -> Autoencoder:
                     f"RBM of shape {tuple(rbm.weights.shape)} does not fit an "
                     f"encoder layer of shape {tuple(enc.weight.shape)}"
                 )
-            enc.weight.copy_(rbm.weights.T)
+            enc.weight.copy_(rbm.weights.T * rbm.input_scale)
             enc.bias.copy_(rbm.hidden_bias)
             dec.weight.copy_(rbm.weights)
             dec.bias.copy_(rbm.visible_bias)

@@ -11,7 +11,7 @@ from torch import nn
 
 from aelab.errors import AelabError
 from aelab.fileio import atomic_output
-from aelab.models import autoencoder, logistic_pca, pca
+from aelab.models import autoencoder, logistic_pca, lsa, pca
 
 
 def save(path: str | os.PathLike, model: nn.Module, record: dict[str, Any]) -> None:
@@ -47,6 +47,8 @@ def load(path: str | os.PathLike) -> tuple[nn.Module, dict[str, Any]]:
         model: nn.Module = pca.PCACodec(
             state["mean"].numpy(), state["components"].numpy()
         )
+    elif record["kind"] == "lsa":
+        model = lsa.LSACodec(state["components"].numpy())
     elif record["kind"] == "logistic_pca":
         model = logistic_pca.LogisticPCACodec(
             state["basis"],

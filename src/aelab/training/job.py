@@ -10,9 +10,10 @@ from typing import Any
 import torch
 
 from aelab.config import model_settings
+from aelab.data import reuters
 from aelab.data.prepared import load_prepared
 from aelab.errors import AelabError
-from aelab.models import autoencoder, logistic_pca, pca, rbm, store
+from aelab.models import autoencoder, logistic_pca, lsa, pca, rbm, store
 from aelab.training import loop
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,15 @@ def train_model(
     """
     settings = model_settings(params, model_name)
     seed = params["compute"]["seed"]
-    images, _ = load_prepared(train_path)
+    if dataset == "reuters":
+        # Documents: word counts for LSA, word probabilities for the rest.
+        counts = reuters.load_documents(train_path).counts
+        images = reuters.model_inputs(counts, settings["kind"])
+        document_length = float(counts.sum() / counts.shape[0])
+        test_path = None  # the test monitor measures images' squared error
+    else:
+        images, _ = load_prepared(train_path)
+        document_length = 1.0
     n_images, input_size = images.shape
     if latent_size > min(input_size, n_images):
         raise AelabError(
@@ -65,6 +74,8 @@ def train_model(
     label = f"{model_name} latent {latent_size}"
     if settings["kind"] == "pca":
         model = pca.fit(images, latent_size, seed=seed)
+    elif settings["kind"] == "lsa":
+        model = lsa.fit(images, latent_size, seed=seed)
     elif settings["kind"] == "logistic_pca":
         model, history = logistic_pca.fit(images, latent_size, settings, seed, device)
     else:
@@ -75,7 +86,9 @@ def train_model(
             every = params["evaluate"]["monitor_every"]
             monitor = loop.squared_error_monitor(load_prepared(test_path)[0], every)
         if settings["pretraining"]:
-            pretraining = _pretrain(model, data, settings, seed, label, monitor)
+            pretraining = _pretrain(
+                model, data, settings, seed, label, monitor, document_length
+            )
         history = loop.train(model, data, settings, seed, name=label, monitor=monitor)
     seconds = time.perf_counter() - start
 
@@ -108,13 +121,26 @@ def _pretrain(
     seed: int,
     label: str,
     monitor: loop.Monitor | None,
+    document_length: float = 1.0,
 ) -> dict[str, Any]:
-    """Pretrain ``model``'s layers as a stack of RBMs and unroll them into it."""
+    """Pretrain ``model``'s layers as a stack of RBMs and unroll them into it.
+
+    ``document_length`` is the mean length of the training documents, used
+    by constrained Poisson visible units only.
+    """
     sizes = [data.shape[1], *settings["hidden_sizes"], model.latent_size]
     top_units = "linear" if settings["code_activation"] == "linear" else "binary"
     start = time.perf_counter()
+    visible_units = settings["pretraining"].get("visible_units", "logistic")
     stack, histories = rbm.pretrain_stack(
-        data, sizes, settings["pretraining"], top_units, seed, name=label
+        data,
+        sizes,
+        settings["pretraining"],
+        top_units,
+        seed,
+        name=label,
+        bottom_visible_units=visible_units,
+        document_length=document_length,
     )
     rbm.unroll(stack, model)
     seconds = time.perf_counter() - start
@@ -134,6 +160,8 @@ def _pretrain(
     )
     return {
         "layer_sizes": sizes,
+        "bottom_visible_units": visible_units,
+        "document_length": document_length,
         "top_hidden_units": top_units,
         "seconds": seconds,
         "before_fine_tuning": unrolled,
