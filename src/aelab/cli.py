@@ -21,7 +21,14 @@ from aelab.errors import AelabError
 
 log = logging.getLogger("aelab")
 
-FIGURES = ("reconstructions", "error-vs-code-size", "codes-2d")
+FIGURES = (
+    "reconstructions",
+    "error-vs-code-size",
+    "codes-2d",
+    "deep-vs-shallow",
+    "denoising",
+    "error-vs-code-size-control",
+)
 
 
 def _setup_logging(log_file: str | None, verbose: bool) -> None:
@@ -78,6 +85,13 @@ def cmd_make_curves(args: argparse.Namespace) -> None:
         settings["n_train"], settings["n_test"], settings["seed"]
     )
     write_prepared(args.out, splits)
+
+
+def cmd_make_shuffled(args: argparse.Namespace) -> None:
+    from aelab.data.shuffled import make_shuffled
+
+    params = load_params(args.params)
+    make_shuffled(args.source, args.out, params["data"]["mnist_shuffled"]["seed"])
 
 
 def _use_threads(args: argparse.Namespace, params: dict) -> None:
@@ -153,7 +167,10 @@ def cmd_plot(args: argparse.Namespace) -> None:
     params = load_params(args.params)
     figures = params["figures"]
     codes_dir = args.codes_dir or Path("results") / args.dataset / "codes"
-    if args.figure == "reconstructions":
+    test = args.test or Path("data") / args.dataset / "prepared" / "test.npz"
+    if args.figure in ("deep-vs-shallow", "denoising", "error-vs-code-size-control"):
+        _plot_family(args, figures, codes_dir, test)
+    elif args.figure == "reconstructions":
         rows = figures["reconstructions"].get(args.dataset)
         if not rows:
             raise AelabError(
@@ -161,7 +178,7 @@ def cmd_plot(args: argparse.Namespace) -> None:
                 "the rows to draw there."
             )
         reconstructions.draw(
-            args.test or Path("data") / args.dataset / "prepared" / "test.npz",
+            test,
             codes_dir,
             [(row["model"], row["latent_size"]) for row in rows],
             args.out,
@@ -179,6 +196,47 @@ def cmd_plot(args: argparse.Namespace) -> None:
                 "of 2-D codes is drawn for labelled data sets (mnist)."
             )
         codes_2d.draw(codes_dir, figure["models"], figure["per_class"], args.out)
+
+
+def _plot_family(args: argparse.Namespace, figures: dict, codes_dir, test) -> None:
+    """The figures that compare the autoencoder family (MNIST only)."""
+    from aelab.figures import deep_vs_shallow, denoising, error_vs_code_size
+
+    if args.figure == "deep-vs-shallow":
+        figure = figures["deep_vs_shallow"]
+        deep_vs_shallow.draw(
+            test,
+            codes_dir,
+            figure["models"],
+            figure["latent_sizes"],
+            figure["per_class"],
+            args.out,
+        )
+    elif args.figure == "denoising":
+        figure = figures["denoising"]
+        name = f"{figure['model']}/latent-{figure['latent_size']}"
+        results = Path("results") / args.dataset
+        denoising.draw(
+            test,
+            args.model_file or results / "models" / f"{name}.pt",
+            codes_dir / f"{name}.npz",
+            figure["seed"],
+            args.out,
+        )
+    else:
+        if not args.control:
+            raise AelabError(
+                "error-vs-code-size-control needs --control, the collect step's "
+                "metrics.csv of the control data set (results/mnist_shuffled/)."
+            )
+        train = args.train or Path("data") / args.dataset / "prepared" / "train.npz"
+        error_vs_code_size.draw_with_control(
+            args.table,
+            args.control,
+            error_vs_code_size.mean_image_error(train, test),
+            args.out,
+            args.data_out or Path(args.out).with_suffix(".csv"),
+        )
 
 
 def cmd_backprop(args: argparse.Namespace) -> None:
@@ -273,6 +331,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_make_curves)
 
+    p = steps.add_parser(
+        "make-shuffled",
+        parents=[common],
+        **fmt,
+        help="MNIST with each pixel shuffled across images (the control)",
+    )
+    p.add_argument(
+        "--source", default="data/mnist/prepared", help="folder of train/test.npz"
+    )
+    p.add_argument(
+        "--out", default="data/mnist_shuffled/prepared", help="folder to write"
+    )
+    p.set_defaults(func=cmd_make_shuffled)
+
     p = steps.add_parser("train", parents=[common], **fmt, help="fit one model")
     p.add_argument("--dataset", choices=DATASETS, default="mnist", help="data set")
     p.add_argument("--model", required=True, help="a model name from params.yaml")
@@ -358,6 +430,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--table", default="results/mnist/metrics.csv", help="the collect step's CSV"
     )
     p.add_argument("--data-out", help="CSV of the plotted values (error-vs-code-size)")
+    p.add_argument(
+        "--control",
+        help="the control data set's metrics.csv (error-vs-code-size-control)",
+    )
+    p.add_argument(
+        "--train",
+        help="prepared training images, for the mean-image error "
+        "(error-vs-code-size-control; default: data/DATASET/prepared/train.npz)",
+    )
+    p.add_argument(
+        "--model-file",
+        help="the denoising model's .pt file (denoising; default: from "
+        "figures.denoising in params.yaml)",
+    )
     p.set_defaults(func=cmd_plot)
 
     p = steps.add_parser(

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from aelab.config import model_settings
-from aelab.data.prepared import load_prepared
+from aelab.data.prepared import check_pixels, load_prepared
 from aelab.errors import AelabError
 from aelab.models import autoencoder, logistic_pca, pca, rbm, store
 from aelab.training import loop
@@ -41,6 +41,7 @@ def train_model(
     settings = model_settings(params, model_name)
     seed = params["compute"]["seed"]
     images, _ = load_prepared(train_path)
+    check_pixels(images, train_path)
     n_images, input_size = images.shape
     if latent_size > min(input_size, n_images):
         raise AelabError(
