@@ -60,3 +60,6 @@ rule all:
             figure=["reconstructions", "error_vs_code_size"],
         ),
         "results/mnist/figures/codes_2d.png",
+        "results/mnist/figures/deep_vs_shallow.png",
+        "results/mnist/figures/denoising.png",
+        "results/mnist/figures/error_vs_code_size_control.png",

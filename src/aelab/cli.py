@@ -91,7 +91,10 @@ def cmd_make_shuffled(args: argparse.Namespace) -> None:
     from aelab.data.shuffled import make_shuffled
 
     params = load_params(args.params)
-    make_shuffled(args.source, args.out, params["data"]["mnist_shuffled"]["seed"])
+    settings = params["data"]["mnist_shuffled"]
+    make_shuffled(
+        args.source, args.out, settings["seed"], settings["max_train_images"]
+    )
 
 
 def _use_threads(args: argparse.Namespace, params: dict) -> None:

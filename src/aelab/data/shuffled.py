@@ -29,18 +29,24 @@ def shuffle_pixels(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def make_shuffled(
-    source_dir: str | os.PathLike, out_dir: str | os.PathLike, seed: int
+    source_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    seed: int,
+    max_train_images: int | None = None,
 ) -> dict[str, int]:
     """Write ``out_dir``/{train,test}.npz, the shuffled copies of ``source_dir``'s.
 
     Training and test images are shuffled separately (a pixel's test values
-    stay test values), from two streams of one seed. Labels are all 0: an
-    image of shuffled pixels shows no digit.
+    stay test values), from two streams of one seed; only the first
+    ``max_train_images`` training images are kept (None: all). Labels are
+    all 0: an image of shuffled pixels shows no digit.
     """
     streams = np.random.SeedSequence(seed).spawn(2)
     splits = {}
     for split, stream in zip(("train", "test"), streams, strict=True):
         images, _ = load_prepared(Path(source_dir) / f"{split}.npz")
+        if split == "train":
+            images = images[:max_train_images]
         splits[split] = shuffle_pixels(images, np.random.default_rng(stream))
     counts = write_prepared(out_dir, splits)
     log.info("shuffled every pixel across images independently (seed %d)", seed)
