@@ -92,9 +92,7 @@ def cmd_make_shuffled(args: argparse.Namespace) -> None:
 
     params = load_params(args.params)
     settings = params["data"]["mnist_shuffled"]
-    make_shuffled(
-        args.source, args.out, settings["seed"], settings["max_train_images"]
-    )
+    make_shuffled(args.source, args.out, settings["seed"], settings["max_train_images"])
 
 
 def _use_threads(args: argparse.Namespace, params: dict) -> None:

@@ -58,7 +58,9 @@ def check_pixels(images: np.ndarray, source: str | os.PathLike) -> None:
             "them before saving, e.g. images.astype(numpy.float32) / 255 for "
             "0-255 pixels, or make the file with the prepare step."
         )
-    low, high = float(images.min(initial=0.0)), float(images.max(initial=0.0))
+    if images.size == 0:
+        return
+    low, high = float(images.min()), float(images.max())
     if not (np.isfinite(low) and np.isfinite(high) and low >= 0 and high <= 1):
         raise AelabError(
             f"{source}: pixel values run from {low:g} to {high:g}, outside [0, 1]. "

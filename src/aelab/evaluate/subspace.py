@@ -47,7 +47,7 @@ def principal_components(images: np.ndarray, k: int) -> np.ndarray:
     """
     centred = images.astype(np.float64) - images.mean(axis=0, dtype=np.float64)
     _, vectors = np.linalg.eigh(centred.T @ centred)  # ascending eigenvalues
-    return vectors[:, ::-1][:, :k]
+    return np.ascontiguousarray(vectors[:, ::-1][:, :k])
 
 
 def largest_principal_angle(model: nn.Module, train_images: np.ndarray) -> float:
