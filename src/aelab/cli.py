@@ -167,7 +167,7 @@ def cmd_plot(args: argparse.Namespace) -> None:
 
     params = load_params(args.params)
     figures = params["figures"]
-    codes_dir = args.codes_dir or Path("results") / args.dataset / "codes"
+    codes_dir = Path(args.codes_dir or Path("results") / args.dataset / "codes")
     test = args.test or Path("data") / args.dataset / "prepared" / "test.npz"
     if args.figure in ("deep-vs-shallow", "denoising", "error-vs-code-size-control"):
         _plot_family(args, figures, codes_dir, test)
