@@ -77,3 +77,6 @@ rule all:
         ),
         "results/mnist/figures/codes_2d.png",
         REUTERS_OUTPUTS,
+        "results/mnist/figures/deep_vs_shallow.png",
+        "results/mnist/figures/denoising.png",
+        "results/mnist/figures/error_vs_code_size_control.png",

@@ -199,14 +199,23 @@ def tiny_params(files: dict, offline_mirror: str | None = None) -> dict:
                 "n_topics": 3,
                 "expected_split_sizes": None,
             },
+            "mnist_shuffled": {"seed": 0, "max_train_images": 40},
         },
         "compute": {"device": "cpu", "seed": 0, "threads": 2},
         "sweep": {
             "mnist": {
-                "models": ["pca", "logistic_pca", "linear", "deep", "deep_pretrained"],
+                "models": [
+                    "pca",
+                    "logistic_pca",
+                    "linear",
+                    "deep",
+                    "deep_pretrained",
+                    "denoising",
+                ],
                 "latent_sizes": [2, 3],
             },
             "curves": {"models": ["pca", "deep_pretrained"], "latent_sizes": [6]},
+            "mnist_shuffled": {"models": ["pca", "linear"], "latent_sizes": [2]},
         },
         "models": {
             "pca": {"kind": "pca"},
@@ -230,6 +239,12 @@ def tiny_params(files: dict, offline_mirror: str | None = None) -> dict:
                 "hidden_sizes": [16, 8],
                 "code_activation": "linear",
                 "pretraining": {"epochs": 2, "batch_size": 16},
+            },
+            "denoising": {
+                **small,
+                "hidden_sizes": [],
+                "code_activation": "sigmoid",
+                "corruption": {"kind": "masking", "level": 0.25},
             },
             "lsa": {"kind": "lsa"},
             "reuters_deep": {
@@ -275,8 +290,18 @@ def tiny_params(files: dict, offline_mirror: str | None = None) -> dict:
                     {"model": "deep_pretrained", "latent_size": 6},
                     {"model": "pca", "latent_size": 6},
                 ],
+                "mnist_shuffled": [
+                    {"model": "pca", "latent_size": 2},
+                    {"model": "linear", "latent_size": 2},
+                ],
             },
             "codes_2d": {"mnist": {"models": ["pca", "deep"], "per_class": 20}},
+            "deep_vs_shallow": {
+                "models": ["pca", "linear", "deep"],
+                "latent_sizes": [2, 3],
+                "per_class": 20,
+            },
+            "denoising": {"model": "denoising", "latent_size": 3, "seed": 0},
         },
         "summary": {
             "profile": "tiny",

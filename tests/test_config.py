@@ -12,13 +12,22 @@ from conftest import ROOT
 SWEEP = {
     "sweep": {
         "mnist": {
-            "models": ["pca", "logistic_pca", "shallow", "deep", "deep_pretrained"],
+            "models": [
+                "pca",
+                "logistic_pca",
+                "shallow",
+                "deep",
+                "deep_pretrained",
+                "deep_linear",
+                "denoising",
+            ],
             "latent_sizes": [2, 10, 30],
         },
         "curves": {
             "models": ["pca", "logistic_pca", "curves_deep_pretrained"],
             "latent_sizes": [6, 18],
         },
+        "mnist_shuffled": {"models": ["pca", "shallow"], "latent_sizes": [2, 30]},
     }
 }
 
@@ -58,19 +67,27 @@ def test_partial_model_entry_gets_defaults_of_its_kind():
             "models": {
                 "pca": {"kind": "pca"},
                 "mine": {"kind": "autoencoder"},
-                "warm": {"kind": "autoencoder", "pretraining": {"epochs": 2}},
+                "warm": {
+                    "kind": "autoencoder",
+                    "pretraining": {"epochs": 2},
+                    "corruption": {"kind": "gaussian", "level": 0.1},
+                },
                 "lpca": {"kind": "logistic_pca"},
             },
             "sweep": {
                 "mnist": {"models": ["pca", "mine", "warm"], "latent_sizes": [2]},
                 "curves": {"models": ["pca", "lpca"], "latent_sizes": [6]},
+                "mnist_shuffled": {"models": ["pca"], "latent_sizes": [2]},
             },
             "figures": {
                 "reconstructions": {
                     "mnist": [{"model": "pca", "latent_size": 2}],
                     "curves": [{"model": "lpca", "latent_size": 6}],
+                    "mnist_shuffled": [{"model": "pca", "latent_size": 2}],
                 },
                 "codes_2d": {"mnist": {"models": ["pca"]}},
+                "deep_vs_shallow": {"models": ["pca", "mine"], "latent_sizes": [2]},
+                "denoising": {"model": "warm", "latent_size": 2},
             },
             "summary": {"mnist": {"pca": "pca"}, "curves": {"pca": "pca"}},
         }

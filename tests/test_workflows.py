@@ -56,12 +56,16 @@ def both_runs(tmp_path_factory, mnist_mirror):
 def test_both_front_ends_write_the_same_files(both_runs):
     smk, dvc, _ = both_runs
     declared = dvc_outputs(dvc)
-    # mnist fetch, prepare; curves; mnist train, evaluate; curves train,
-    # evaluate; collect (table, metrics) x 2; summary; figures; then Reuters:
-    # fetch, parse (2), prepare (3), train (3 runs), evaluate (2 per run),
-    # collect (table, metrics), figures (2).
+    # mnist fetch, prepare; curves; shuffled control; mnist train, evaluate;
+    # curves train, evaluate; control train, evaluate; collect (table,
+    # metrics) x 3; summary; figures (reconstructions x 3, error against
+    # code size x 3 with its data, codes_2d, deep_vs_shallow, denoising, the
+    # control's figure with its data); then Reuters: fetch, parse (2),
+    # prepare (3), train (3 runs), evaluate (2 per run), collect (table,
+    # metrics), figures (2).
     reuters = 1 + 2 + 3 + 3 + 6 + 2 + 2
-    assert len(declared) == 4 + 2 + 2 + 10 + 20 + 2 + 4 + 4 + 2 + 7 + reuters
+    family = 4 + 2 + 2 + 2 + 12 + 24 + 2 + 4 + 2 + 4 + 6 + 2 + 14
+    assert len(declared) == family + reuters
     for path in declared:
         assert (smk / path).is_file(), f"Snakemake did not write {path}"
         assert (dvc / path).is_file(), f"DVC did not write {path}"
@@ -79,7 +83,7 @@ def test_both_front_ends_give_the_same_numbers(both_runs):
     table_smk = pd.read_csv(smk / "results/mnist/metrics.csv")
     table_dvc = pd.read_csv(dvc / "results/mnist/metrics.csv")
     # One row per (model, code size, split).
-    assert len(table_smk) == 5 * 2 * 2
+    assert len(table_smk) == 6 * 2 * 2
     assert set(table_smk["model"]) == set(params["sweep"]["mnist"]["models"])
     cols = ["dataset", "model", "latent_size", "split", "seed"]
     pd.testing.assert_frame_equal(table_smk[cols], table_dvc[cols])
@@ -174,6 +178,49 @@ def test_summary_sets_ours_beside_the_paper(both_runs):
     assert "| curves | deep autoencoder | 6 | 1.44 |" in markdown
     assert "not run" in markdown
     assert (dvc / "results/summary.md").read_text() == markdown
+
+
+def test_shuffled_control_defeats_compression(both_runs):
+    smk, dvc, _ = both_runs
+    prepared = smk / "data/mnist/prepared/train.npz"
+    original, _ = load_prepared(prepared)
+    control, labels = load_prepared(smk / "data/mnist_shuffled/prepared/train.npz")
+    # The first 40 training images (data.mnist_shuffled.max_train_images),
+    # each pixel's values permuted among them; no labels.
+    assert control.shape == (40, 784) and not labels.any()
+    np.testing.assert_array_equal(
+        np.sort(control, axis=0), np.sort(original[:40], axis=0)
+    )
+    assert not np.array_equal(control, original[:40])
+
+    figure = pd.read_csv(smk / "results/mnist/figures/error_vs_code_size_control.csv")
+    assert set(figure["dataset"]) == {"mnist", "mnist_shuffled"}
+    pca = figure.query("model == 'pca' and latent_size == 2").set_index("dataset")
+    train, _ = load_prepared(prepared)
+    test, _ = load_prepared(smk / "data/mnist/prepared/test.npz")
+    mean_error = squared_error_per_image(
+        test, np.broadcast_to(train.mean(0), test.shape)
+    )
+    # Correlated strokes: 2 components remove most of the error. Shuffled
+    # pixels: they remove almost none of it.
+    assert pca.loc["mnist", "squared_error"] < 0.6 * mean_error
+    assert pca.loc["mnist_shuffled", "squared_error"] > 0.9 * mean_error
+    pd.testing.assert_frame_equal(
+        figure,
+        pd.read_csv(dvc / "results/mnist/figures/error_vs_code_size_control.csv"),
+    )
+
+
+def test_linear_autoencoders_report_their_principal_angle(both_runs):
+    smk, _, _ = both_runs
+    table = pd.read_csv(smk / "results/mnist/metrics.csv")
+    angles = table.dropna(subset=["largest_principal_angle_degrees"])
+    assert set(angles["model"]) == {"linear"}
+    assert angles["largest_principal_angle_degrees"].between(0, 90).all()
+    markdown = (smk / "results/summary.md").read_text()
+    assert "## Linear autoencoders against PCA" in markdown
+    assert "| mnist | linear | 3 |" in markdown
+    assert "## Every model on mnist_shuffled" in markdown
 
 
 def test_pretrained_model_records_pretraining(both_runs):

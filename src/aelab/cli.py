@@ -21,11 +21,17 @@ from aelab.errors import AelabError
 
 log = logging.getLogger("aelab")
 
-FIGURES = ("reconstructions", "error-vs-code-size", "codes-2d", "retrieval")
+FIGURES = (
+    "reconstructions",
+    "error-vs-code-size",
+    "codes-2d",
+    "retrieval",
+    "deep-vs-shallow",
+    "denoising",
+    "error-vs-code-size-control",
+)
 # The data set of documents, whose steps differ from the image data sets'.
 REUTERS = "reuters"
-
-
 MNIST_TABLE = "results/mnist/metrics.csv"
 
 
@@ -159,6 +165,14 @@ def cmd_make_curves(args: argparse.Namespace) -> None:
     write_prepared(args.out, splits)
 
 
+def cmd_make_shuffled(args: argparse.Namespace) -> None:
+    from aelab.data.shuffled import make_shuffled
+
+    params = load_params(args.params)
+    settings = params["data"]["mnist_shuffled"]
+    make_shuffled(args.source, args.out, settings["seed"], settings["max_train_images"])
+
+
 def _use_threads(args: argparse.Namespace, params: dict) -> None:
     """Give torch ``--threads``, else ``compute.threads`` from params.yaml."""
     import torch  # only the steps that compute need it; it is slow to import
@@ -235,9 +249,12 @@ def cmd_plot(args: argparse.Namespace) -> None:
 
     params = load_params(args.params)
     figures = params["figures"]
-    codes_dir = args.codes_dir or Path("results") / args.dataset / "codes"
+    codes_dir = Path(args.codes_dir or Path("results") / args.dataset / "codes")
+    test = args.test or Path("data") / args.dataset / "prepared" / "test.npz"
     if args.dataset == REUTERS or args.figure == "retrieval":
         _plot_reuters(args, params, codes_dir)
+    elif args.figure in ("deep-vs-shallow", "denoising", "error-vs-code-size-control"):
+        _plot_family(args, figures, codes_dir, test)
     elif args.figure == "reconstructions":
         rows = figures["reconstructions"].get(args.dataset)
         if not rows:
@@ -246,7 +263,7 @@ def cmd_plot(args: argparse.Namespace) -> None:
                 "the rows to draw there."
             )
         reconstructions.draw(
-            args.test or Path("data") / args.dataset / "prepared" / "test.npz",
+            test,
             codes_dir,
             [(row["model"], row["latent_size"]) for row in rows],
             args.out,
@@ -288,6 +305,47 @@ def _plot_reuters(args: argparse.Namespace, params: dict, codes_dir: Path) -> No
         raise AelabError(
             f"the {args.figure} figure is not drawn for reuters; draw codes-2d "
             "or retrieval."
+        )
+
+
+def _plot_family(args: argparse.Namespace, figures: dict, codes_dir, test) -> None:
+    """The figures that compare the autoencoder family (MNIST only)."""
+    from aelab.figures import deep_vs_shallow, denoising, error_vs_code_size
+
+    if args.figure == "deep-vs-shallow":
+        figure = figures["deep_vs_shallow"]
+        deep_vs_shallow.draw(
+            test,
+            codes_dir,
+            figure["models"],
+            figure["latent_sizes"],
+            figure["per_class"],
+            args.out,
+        )
+    elif args.figure == "denoising":
+        figure = figures["denoising"]
+        name = f"{figure['model']}/latent-{figure['latent_size']}"
+        results = Path("results") / args.dataset
+        denoising.draw(
+            test,
+            args.model_file or results / "models" / f"{name}.pt",
+            codes_dir / f"{name}.npz",
+            figure["seed"],
+            args.out,
+        )
+    else:
+        if not args.control:
+            raise AelabError(
+                "error-vs-code-size-control needs --control, the collect step's "
+                "metrics.csv of the control data set (results/mnist_shuffled/)."
+            )
+        train = args.train or Path("data") / args.dataset / "prepared" / "train.npz"
+        error_vs_code_size.draw_with_control(
+            args.table or MNIST_TABLE,
+            args.control,
+            error_vs_code_size.mean_image_error(train, test),
+            args.out,
+            args.data_out or Path(args.out).with_suffix(".csv"),
         )
 
 
@@ -383,6 +441,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_make_curves)
 
+    p = steps.add_parser(
+        "make-shuffled",
+        parents=[common],
+        **fmt,
+        help="MNIST with each pixel shuffled across images (the control)",
+    )
+    p.add_argument(
+        "--source", default="data/mnist/prepared", help="folder of train/test.npz"
+    )
+    p.add_argument(
+        "--out", default="data/mnist_shuffled/prepared", help="folder to write"
+    )
+    p.set_defaults(func=cmd_make_shuffled)
+
     p = steps.add_parser("train", parents=[common], **fmt, help="fit one model")
     p.add_argument(
         "--dataset", choices=(*DATASETS, REUTERS), default="mnist", help="data set"
@@ -474,6 +546,20 @@ def build_parser() -> argparse.ArgumentParser:
         "retrieval figure results/reuters/retrieval.csv)",
     )
     p.add_argument("--data-out", help="CSV of the plotted values (error-vs-code-size)")
+    p.add_argument(
+        "--control",
+        help="the control data set's metrics.csv (error-vs-code-size-control)",
+    )
+    p.add_argument(
+        "--train",
+        help="prepared training images, for the mean-image error "
+        "(error-vs-code-size-control; default: data/DATASET/prepared/train.npz)",
+    )
+    p.add_argument(
+        "--model-file",
+        help="the denoising model's .pt file (denoising; default: from "
+        "figures.denoising in params.yaml)",
+    )
     p.set_defaults(func=cmd_plot)
 
     p = steps.add_parser(

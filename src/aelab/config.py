@@ -82,6 +82,7 @@ def validate_params(raw: Any, source: str = "params.yaml") -> dict[str, Any]:
     _check_model_names(params, source)
     _check_pretraining(params, source)
     _check_reuters(params, source)
+    _check_family(params, source)
     return params
 
 
@@ -164,7 +165,7 @@ def _fill_defaults(instance: Any, node: dict[str, Any], validator: Any) -> None:
             _fill_defaults(instance, branch["then"], validator)
 
 
-DATASETS = ("mnist", "curves")
+DATASETS = ("mnist", "curves", "mnist_shuffled")
 
 
 def _check_model_names(params: dict[str, Any], source: str) -> None:
@@ -191,6 +192,25 @@ def _check_model_names(params: dict[str, Any], source: str) -> None:
     for index, name in enumerate(figure["models"]):
         key = f"figures.codes_2d.mnist.models[{index}]"
         _check_swept(params["sweep"]["mnist"], "mnist", name, 2, key, source)
+
+    mnist = params["sweep"]["mnist"]
+    figure = params["figures"]["deep_vs_shallow"]
+    for index, name in enumerate(figure["models"]):
+        key = f"figures.deep_vs_shallow.models[{index}]"
+        _check_swept(mnist, "mnist", name, None, key, source)
+    for index, size in enumerate(figure["latent_sizes"]):
+        key = f"figures.deep_vs_shallow.latent_sizes[{index}]"
+        _check_swept(mnist, "mnist", figure["models"][0], size, key, source)
+
+    figure = params["figures"]["denoising"]
+    key = "figures.denoising"
+    _check_swept(mnist, "mnist", figure["model"], figure["latent_size"], key, source)
+    if not defined[figure["model"]].get("corruption"):
+        raise AelabError(
+            f"{source}: key '{key}.model': model '{figure['model']}' has no "
+            "corruption, so there is nothing to denoise. Name a model with "
+            f"models.<name>.corruption set."
+        )
 
 
 def _check_swept(
@@ -273,3 +293,46 @@ def _check_reuters(params: dict[str, Any], source: str) -> None:
                 f"{row['latent_size']} for '{row['model']}'; the figure draws "
                 "2-D codes, so use a run of latent size 2."
             )
+
+
+def _check_family(params: dict[str, Any], source: str) -> None:
+    """Settings of the autoencoder family that only make sense together."""
+    for name, settings in params["models"].items():
+        if settings.get("kind") != "autoencoder":
+            continue
+        key = f"models.{name}"
+        if settings["loss"] == "cross_entropy" and settings["output_activation"] != (
+            "sigmoid"
+        ):
+            raise AelabError(
+                f"{source}: key '{key}.loss': cross_entropy compares pixels with "
+                "logistic outputs and needs output_activation sigmoid; set it, or "
+                "use loss squared_error."
+            )
+        regularizer = settings["regularizer"]
+        kl = regularizer is not None and regularizer["kind"] == "kl_sparsity"
+        if kl and settings["code_activation"] != "sigmoid":
+            raise AelabError(
+                f"{source}: key '{key}.regularizer': kl_sparsity needs code "
+                "activities in (0, 1), but code_activation is "
+                f"'{settings['code_activation']}'. Set code_activation to "
+                "sigmoid, or use l1_sparsity."
+            )
+        corruption = settings["corruption"]
+        if corruption and corruption["kind"] == "masking" and corruption["level"] > 1:
+            raise AelabError(
+                f"{source}: key '{key}.corruption.level': {corruption['level']} is "
+                "the fraction of pixels masked and must be at most 1."
+            )
+        if settings["layers"] == "convolutional":
+            if not settings["hidden_sizes"]:
+                raise AelabError(
+                    f"{source}: key '{key}.hidden_sizes': a convolutional "
+                    "autoencoder needs at least one channel count, e.g. [16, 32]."
+                )
+            if settings["pretraining"]:
+                raise AelabError(
+                    f"{source}: key '{key}.pretraining': a convolutional "
+                    "autoencoder cannot be pretrained as a stack of RBMs; set "
+                    "it to null."
+                )

@@ -39,3 +39,20 @@ rule curves_make:
     shell:
         "aelab make-curves --params {params.params_file} --out data/curves/prepared "
         "--log {log}"
+
+
+rule mnist_shuffled_make:
+    input:
+        train="data/mnist/prepared/train.npz",
+        test="data/mnist/prepared/test.npz",
+    output:
+        train="data/mnist_shuffled/prepared/train.npz",
+        test="data/mnist_shuffled/prepared/test.npz",
+    log:
+        "logs/mnist_shuffled/make.log",
+    params:
+        params_file=PARAMS,
+        settings=config["data"]["mnist_shuffled"],
+    shell:
+        "aelab make-shuffled --params {params.params_file} --source data/mnist/prepared "
+        "--out data/mnist_shuffled/prepared --log {log}"

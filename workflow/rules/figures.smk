@@ -50,3 +50,67 @@ rule figure_codes_2d:
     shell:
         "aelab plot codes-2d --params {params.params_file} --dataset mnist "
         "--codes-dir results/mnist/codes --out {output} --log {log}"
+
+
+rule figure_deep_vs_shallow:
+    input:
+        test="data/mnist/prepared/test.npz",
+        codes=expand(
+            "results/mnist/codes/{model}/latent-{latent}.npz",
+            model=config["figures"]["deep_vs_shallow"]["models"],
+            latent=config["figures"]["deep_vs_shallow"]["latent_sizes"],
+        ),
+    output:
+        "results/mnist/figures/deep_vs_shallow.png",
+    log:
+        "logs/mnist/figures/deep_vs_shallow.log",
+    params:
+        params_file=PARAMS,
+        figure=config["figures"]["deep_vs_shallow"],
+    shell:
+        "aelab plot deep-vs-shallow --params {params.params_file} --dataset mnist "
+        "--test {input.test} --codes-dir results/mnist/codes --out {output} --log {log}"
+
+
+rule figure_denoising:
+    input:
+        test="data/mnist/prepared/test.npz",
+        model="results/mnist/models/{model}/latent-{latent}.pt".format(
+            model=config["figures"]["denoising"]["model"],
+            latent=config["figures"]["denoising"]["latent_size"],
+        ),
+        codes="results/mnist/codes/{model}/latent-{latent}.npz".format(
+            model=config["figures"]["denoising"]["model"],
+            latent=config["figures"]["denoising"]["latent_size"],
+        ),
+    output:
+        "results/mnist/figures/denoising.png",
+    log:
+        "logs/mnist/figures/denoising.log",
+    params:
+        params_file=PARAMS,
+        figure=config["figures"]["denoising"],
+    shell:
+        "aelab plot denoising --params {params.params_file} --dataset mnist "
+        "--test {input.test} --model-file {input.model} "
+        "--codes-dir results/mnist/codes --out {output} --log {log}"
+
+
+rule figure_error_vs_code_size_control:
+    input:
+        table="results/mnist/metrics.csv",
+        control="results/mnist_shuffled/metrics.csv",
+        train="data/mnist/prepared/train.npz",
+        test="data/mnist/prepared/test.npz",
+    output:
+        figure="results/mnist/figures/error_vs_code_size_control.png",
+        data="results/mnist/figures/error_vs_code_size_control.csv",
+    log:
+        "logs/mnist/figures/error_vs_code_size_control.log",
+    params:
+        params_file=PARAMS,
+    shell:
+        "aelab plot error-vs-code-size-control --params {params.params_file} "
+        "--dataset mnist --table {input.table} --control {input.control} "
+        "--train {input.train} --test {input.test} --out {output.figure} "
+        "--data-out {output.data} --log {log}"

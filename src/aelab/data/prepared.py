@@ -45,6 +45,30 @@ def load_prepared(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
+def check_pixels(images: np.ndarray, source: str | os.PathLike) -> None:
+    """Refuse images that are not floats in [0, 1], saying how to scale them.
+
+    Every model and loss of the pipeline assumes pixel intensities in [0, 1]
+    (the cross-entropy treats them as probabilities); raw 0-255 bytes would
+    train without an error and give meaningless numbers.
+    """
+    if not np.issubdtype(images.dtype, np.floating):
+        raise AelabError(
+            f"{source}: images are {images.dtype}, not floats in [0, 1]. Scale "
+            "them before saving, e.g. images.astype(numpy.float32) / 255 for "
+            "0-255 pixels, or make the file with the prepare step."
+        )
+    if images.size == 0:
+        return
+    low, high = float(images.min()), float(images.max())
+    if not (np.isfinite(low) and np.isfinite(high) and low >= 0 and high <= 1):
+        raise AelabError(
+            f"{source}: pixel values run from {low:g} to {high:g}, outside [0, 1]. "
+            "Scale them into [0, 1] before saving (divide 0-255 pixels by 255), "
+            "or make the file with the prepare step."
+        )
+
+
 def write_prepared(
     out_dir: str | os.PathLike, splits: dict[str, np.ndarray]
 ) -> dict[str, int]:

@@ -23,6 +23,7 @@ COLUMNS = [
     "squared_error",
     "train_seconds",
     "seed",
+    "largest_principal_angle_degrees",
 ]
 
 
@@ -71,6 +72,10 @@ def collect(
                         "squared_error": error,
                         "train_seconds": job["train_seconds"],
                         "seed": job["seed"],
+                        # Linear autoencoders only; empty for other models.
+                        "largest_principal_angle_degrees": job.get(
+                            "largest_principal_angle_degrees"
+                        ),
                     }
                 )
             summary.setdefault(model, {})[f"latent_{size}"] = {
@@ -78,6 +83,10 @@ def collect(
                 "train_squared_error": job["squared_error"]["train"],
                 "train_seconds": job["train_seconds"],
             }
+            if "largest_principal_angle_degrees" in job:
+                summary[model][f"latent_{size}"]["largest_principal_angle_degrees"] = (
+                    job["largest_principal_angle_degrees"]
+                )
 
     table = pd.DataFrame(rows, columns=COLUMNS)
     with atomic_output(table_path) as tmp:

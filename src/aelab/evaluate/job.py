@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from aelab.data.prepared import load_prepared
+from aelab.evaluate import subspace
 from aelab.evaluate.reconstruction import (
     encode_and_reconstruct,
     showcase_indices,
@@ -37,10 +38,16 @@ def evaluate_model(
     """
     model, record = store.load(model_path)
     errors = {}
+    angle = None
     for split, path in (("train", train_path), ("test", test_path)):
         images, labels = load_prepared(path)
         codes, recons = encode_and_reconstruct(model, images)
         errors[split] = squared_error_per_image(images, recons)
+        linear = record["kind"] == "autoencoder" and subspace.is_linear(
+            record["settings"]
+        )
+        if split == "train" and linear:
+            angle = subspace.largest_principal_angle(model, images)
     # After the loop, images/labels/codes/recons are the test split's.
     shown = showcase_indices(labels, n_reconstructions)
 
@@ -56,6 +63,11 @@ def evaluate_model(
         "epochs": len(record["history"]),
         "squared_error": errors,
     }
+    if angle is not None:
+        # Between the decoder's column space and the top-k principal
+        # components of the training images (0 at the optimum).
+        metrics["largest_principal_angle_degrees"] = angle
+        log.info("largest principal angle to the PCA subspace: %.3f degrees", angle)
     write_json(metrics_path, metrics)
     write_npz(
         codes_path,

@@ -136,6 +136,7 @@ def to_markdown(
                 f"| {row.device} | {row.train_seconds / 60:.0f} min | {row.date} |"
             )
     test = table[table["split"] == "test"]
+    lines += _subspace_lines(test)
     for dataset, rows in test.groupby("dataset", sort=False):
         pivot = rows.pivot_table(
             index="model", columns="latent_size", values="squared_error", sort=False
@@ -152,6 +153,35 @@ def to_markdown(
             cells = " | ".join("" if pd.isna(v) else f"{v:.2f}" for v in values)
             lines.append(f"| {model} | {cells} |")
     return "\n".join(lines) + "\n"
+
+
+def _subspace_lines(test: pd.DataFrame) -> list[str]:
+    """Linear autoencoders against PCA: their largest principal angle and error."""
+    angle = "largest_principal_angle_degrees"
+    if angle not in test or test[angle].isna().all():
+        return []
+    lines = [
+        "",
+        "## Linear autoencoders against PCA",
+        "",
+        "The largest principal angle between the decoder's column space and the",
+        "top-k principal components of the training images (0 degrees when",
+        "training has converged to the PCA subspace), and the test errors.",
+        "",
+        "| data set | model | code size | largest angle (degrees) | ours | PCA |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    pca = test[test["model"] == "pca"].set_index(["dataset", "latent_size"])
+    for row in test[test[angle].notna()].itertuples():
+        key = (row.dataset, row.latent_size)
+        pca_error = (
+            f"{pca.loc[key, 'squared_error']:.2f}" if key in pca.index else "not run"
+        )
+        lines.append(
+            f"| {row.dataset} | {row.model} | {row.latent_size} | "
+            f"{getattr(row, angle):.2f} | {row.squared_error:.2f} | {pca_error} |"
+        )
+    return lines
 
 
 def summarise(

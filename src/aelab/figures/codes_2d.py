@@ -29,30 +29,14 @@ def draw(
     fig, axes = plt.subplots(
         1, len(models), figsize=(4.5 * len(models), 4.5), squeeze=False
     )
-    cmap = plt.get_cmap("tab10")
     for ax, model in zip(axes[0], models, strict=True):
         data = load_codes(Path(codes_dir) / model / "latent-2.npz")
-        chosen = first_of_each_class(data["labels"], per_class)
-        codes, labels = data["codes"][chosen], data["labels"][chosen]
-        names = data.get("class_names")
-        for digit in np.unique(labels):
-            mine = labels == digit
-            ax.scatter(
-                codes[mine, 0],
-                codes[mine, 1],
-                s=3,
-                color=cmap(int(digit)),
-                label=str(digit) if names is None else str(names[digit]),
-                alpha=0.7,
-                linewidths=0,
-            )
+        scatter(ax, data, per_class)
         shown = "all" if per_class is None else f"up to {per_class}"
         ax.set_title(
             f"{model}: 2-D codes, {shown} test {noun} of each class",
             fontsize=9,
         )
-        ax.set_xticks([])
-        ax.set_yticks([])
     axes[0, -1].legend(
         title=legend_title,
         markerscale=4,
@@ -61,6 +45,31 @@ def draw(
         bbox_to_anchor=(1, 0.5),
     )
     save(fig, out_path)
+
+
+def scatter(ax: plt.Axes, data: dict[str, np.ndarray], per_class: int | None) -> None:
+    """Draw one evaluate step's 2-D codes on ``ax``, a colour per class.
+
+    Classes are named by the codes file's ``class_names`` where it has them
+    (Reuters topics), else by their numbers (digits).
+    """
+    cmap = plt.get_cmap("tab10")
+    chosen = first_of_each_class(data["labels"], per_class)
+    codes, labels = data["codes"][chosen], data["labels"][chosen]
+    names = data.get("class_names")
+    for label in np.unique(labels):
+        mine = labels == label
+        ax.scatter(
+            codes[mine, 0],
+            codes[mine, 1],
+            s=3,
+            color=cmap(int(label)),
+            label=str(label) if names is None else str(names[label]),
+            alpha=0.7,
+            linewidths=0,
+        )
+    ax.set_xticks([])
+    ax.set_yticks([])
 
 
 def first_of_each_class(labels: np.ndarray, per_class: int | None) -> np.ndarray:

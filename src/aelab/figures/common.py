@@ -17,7 +17,11 @@ from aelab.fileio import atomic_output  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-DATASET_TITLES = {"mnist": "MNIST", "curves": "Curves"}
+DATASET_TITLES = {
+    "mnist": "MNIST",
+    "curves": "Curves",
+    "mnist_shuffled": "MNIST, pixels shuffled",
+}
 
 
 def save(fig: plt.Figure, path: str | os.PathLike) -> None:

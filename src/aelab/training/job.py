@@ -11,7 +11,7 @@ import torch
 
 from aelab.config import model_settings
 from aelab.data import reuters
-from aelab.data.prepared import load_prepared
+from aelab.data.prepared import check_pixels, load_prepared
 from aelab.errors import AelabError
 from aelab.models import autoencoder, logistic_pca, lsa, pca, rbm, store
 from aelab.training import loop
@@ -49,6 +49,7 @@ def train_model(
         test_path = None  # the test monitor measures images' squared error
     else:
         images, _ = load_prepared(train_path)
+        check_pixels(images, train_path)
         document_length = 1.0
     n_images, input_size = images.shape
     if latent_size > min(input_size, n_images):
