@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import torch
@@ -169,6 +170,7 @@ def train_rbm(
     learning_rate: float,
     generator: torch.Generator,
     name: str = "rbm",
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
 ) -> tuple[RBM, list[dict[str, float]]]:
     """Train one RBM on ``data`` of shape (n, n_visible), resident on its device.
 
@@ -177,7 +179,8 @@ def train_rbm(
     every epoch visits them in the same order.
 
     Returns the RBM and one record per epoch (epoch, reconstruction squared
-    error per case, seconds).
+    error per case, seconds); ``on_epoch``, when given, is called with each
+    record as soon as it is complete.
 
     Raises
     ------
@@ -237,6 +240,8 @@ def train_rbm(
         history.append(
             {"epoch": epoch, "reconstruction_error": error, "seconds": seconds}
         )
+        if on_epoch is not None:
+            on_epoch(history[-1])
         log.info(
             "%s: pretraining epoch %d/%d  reconstruction error %.3f  %.1f s",
             name,
@@ -255,6 +260,7 @@ def pretrain_stack(
     top_hidden_units: str,
     seed: int,
     name: str = "stack",
+    on_epoch: Callable[[int, dict[str, float]], None] | None = None,
 ) -> tuple[list[RBM], list[list[dict[str, float]]]]:
     """Train RBMs greedily, one per pair of adjacent ``layer_sizes``.
 
@@ -262,6 +268,8 @@ def pretrain_stack(
     [784, 1000, 500, 250, 30]. Hidden units are binary except in the top
     RBM, which has ``top_hidden_units`` and ``settings["top_learning_rate"]``.
     Each RBM is trained on the hidden probabilities of the one below.
+    ``on_epoch``, when given, is called as ``on_epoch(layer, record)`` after
+    every epoch of every RBM, ``layer`` counting from 1.
     """
     generator = torch.Generator(device=data.device).manual_seed(seed)
     stack, histories = [], []
@@ -281,6 +289,7 @@ def pretrain_stack(
             settings["top_learning_rate"] if is_top else settings["learning_rate"],
             generator,
             name=label,
+            on_epoch=None if on_epoch is None else partial(on_epoch, index + 1),
         )
         stack.append(rbm)
         histories.append(history)

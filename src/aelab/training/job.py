@@ -13,7 +13,7 @@ from aelab.config import model_settings
 from aelab.data.prepared import load_prepared
 from aelab.errors import AelabError
 from aelab.models import autoencoder, logistic_pca, pca, rbm, store
-from aelab.training import loop
+from aelab.training import curves_log, loop
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +26,16 @@ def train_model(
     out_path: str | os.PathLike,
     dataset: str = "mnist",
     test_path: str | os.PathLike | None = None,
+    curves_dir: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
     """Fit one model on the prepared training images and save it.
 
     When ``test_path`` is given, an autoencoder's squared error per test
     image is measured after every ``evaluate.monitor_every`` epochs (and
     after pretraining), for the training curves only: nothing is selected
-    by it.
+    by it; so is the squared error of as many training images. With
+    ``curves_dir``, every epoch's numbers are also logged there with DVCLive
+    (see :mod:`aelab.training.curves_log`).
 
     Returns the record saved beside the weights: the model's settings, the
     seed, the device, the training time, the per-epoch history and, for a
@@ -63,21 +66,41 @@ def train_model(
     history: list[dict[str, float]] = []
     pretraining: dict[str, Any] | None = None
     label = f"{model_name} latent {latent_size}"
-    if settings["kind"] == "pca":
-        model = pca.fit(images, latent_size, seed=seed)
-    elif settings["kind"] == "logistic_pca":
-        model, history = logistic_pca.fit(images, latent_size, settings, seed, device)
-    else:
-        model = autoencoder.build(settings, input_size, latent_size).to(device)
-        data = torch.from_numpy(images).to(device)  # (n, 784), resident
-        monitor = None
-        if test_path is not None:
-            every = params["evaluate"]["monitor_every"]
-            monitor = loop.squared_error_monitor(load_prepared(test_path)[0], every)
-        if settings["pretraining"]:
-            pretraining = _pretrain(model, data, settings, seed, label, monitor)
-        history = loop.train(model, data, settings, seed, name=label, monitor=monitor)
-    seconds = time.perf_counter() - start
+    with curves_log.training_curves(
+        curves_dir, label, _epochs(settings)
+    ) as curves:
+        if settings["kind"] == "pca":
+            model = pca.fit(images, latent_size, seed=seed)
+        elif settings["kind"] == "logistic_pca":
+            model, history = logistic_pca.fit(
+                images, latent_size, settings, seed, device
+            )
+        else:
+            model = autoencoder.build(settings, input_size, latent_size).to(device)
+            data = torch.from_numpy(images).to(device)  # (n, 784), resident
+            monitor = None
+            if test_path is not None:
+                every = params["evaluate"]["monitor_every"]
+                test_images = load_prepared(test_path)[0]
+                monitor = curves_log.with_train_error(
+                    loop.squared_error_monitor(test_images, every),
+                    data,
+                    len(test_images),
+                )
+            if settings["pretraining"]:
+                pretraining = _pretrain(model, data, settings, seed, label, monitor, curves)
+                curves.before_fine_tuning(pretraining["before_fine_tuning"])
+            history = loop.train(
+                model,
+                data,
+                settings,
+                seed,
+                name=label,
+                monitor=monitor,
+                on_epoch=curves.fine_tuning_epoch,
+            )
+        seconds = time.perf_counter() - start
+        curves.summary(train_seconds=seconds)
 
     record = {
         "dataset": dataset,
@@ -108,13 +131,20 @@ def _pretrain(
     seed: int,
     label: str,
     monitor: loop.Monitor | None,
+    curves: curves_log.TrainingCurves,
 ) -> dict[str, Any]:
     """Pretrain ``model``'s layers as a stack of RBMs and unroll them into it."""
     sizes = [data.shape[1], *settings["hidden_sizes"], model.latent_size]
     top_units = "linear" if settings["code_activation"] == "linear" else "binary"
     start = time.perf_counter()
     stack, histories = rbm.pretrain_stack(
-        data, sizes, settings["pretraining"], top_units, seed, name=label
+        data,
+        sizes,
+        settings["pretraining"],
+        top_units,
+        seed,
+        name=label,
+        on_epoch=curves.pretraining_epoch,
     )
     rbm.unroll(stack, model)
     seconds = time.perf_counter() - start
@@ -139,3 +169,14 @@ def _pretrain(
         "before_fine_tuning": unrolled,
         "history": histories,
     }
+
+
+def _epochs(settings: dict[str, Any]) -> int:
+    """Every epoch the job will run, RBM pretraining included (for the bar)."""
+    if settings["kind"] != "autoencoder":
+        return 0
+    epochs = settings["epochs"]
+    if settings["pretraining"]:
+        n_rbms = len(settings["hidden_sizes"]) + 1
+        epochs += n_rbms * settings["pretraining"]["epochs"]
+    return epochs
