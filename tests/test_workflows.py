@@ -55,19 +55,26 @@ def both_runs(tmp_path_factory, mnist_mirror):
 def test_both_front_ends_write_the_same_files(both_runs):
     smk, dvc, _ = both_runs
     declared = dvc_outputs(dvc)
-    # mnist fetch, prepare; curves; mnist train, evaluate; curves train,
-    # evaluate; collect (table, metrics) x 2; summary; figures.
-    assert len(declared) == 4 + 2 + 2 + 10 + 20 + 2 + 4 + 4 + 2 + 7
+    # mnist fetch, prepare; curves; mnist train (model, curves folder),
+    # evaluate; curves train, evaluate; collect (table, metrics) x 2;
+    # summary; figures.
+    assert len(declared) == 4 + 2 + 2 + 20 + 20 + 4 + 4 + 4 + 2 + 9
     for path in declared:
-        assert (smk / path).is_file(), f"Snakemake did not write {path}"
-        assert (dvc / path).is_file(), f"DVC did not write {path}"
-    made_by_snakemake = sorted(
-        str(p.relative_to(smk))
-        for folder in ("data", "results")
-        for p in (smk / folder).rglob("*")
-        if p.is_file() and p.name != ".gitignore"
-    )
-    assert made_by_snakemake == declared
+        assert (smk / path).exists(), f"Snakemake did not write {path}"
+        assert (dvc / path).exists(), f"DVC did not write {path}"
+
+    def files(project, folders):
+        return sorted(
+            str(p.relative_to(project))
+            for folder in folders
+            for p in (project / folder).rglob("*")
+            if p.is_file() and p.name not in (".gitignore", ".snakemake_timestamp")
+        )
+
+    assert files(smk, ["data", "results"]) == files(dvc, declared)
+    # Every autoencoder's curves, PCA's and logistic PCA's empty folders.
+    assert (dvc / "results/mnist/training/deep/latent-2/test/squared_error.tsv").is_file()
+    assert not any((dvc / "results/mnist/training/pca/latent-2").iterdir())
 
 
 def test_both_front_ends_give_the_same_numbers(both_runs):
@@ -153,6 +160,49 @@ def test_pretrained_model_records_pretraining(both_runs):
         smk / "results/mnist/models/deep/latent-3.pt", weights_only=True
     )
     assert random_init["record"]["pretraining"] is None
+
+
+def test_training_curves_are_the_same_in_both_front_ends(both_runs):
+    import torch
+
+    smk, dvc, _ = both_runs
+    folder = "results/mnist/training/deep_pretrained/latent-3"
+    record = torch.load(
+        smk / "results/mnist/models/deep_pretrained/latent-3.pt", weights_only=True
+    )["record"]
+    for project in (smk, dvc):
+        test = pd.read_csv(project / folder / "test/squared_error.tsv", sep="\t")
+        # Step 0 is the unrolled network, then one row per fine-tuning epoch.
+        assert test["step"].tolist() == [0, 1, 2, 3]
+        np.testing.assert_array_equal(
+            test["squared_error"][1:], [h["test_squared_error"] for h in record["history"]]
+        )
+
+
+def test_report_holds_every_figure_with_its_caption(both_runs):
+    smk, _, _ = both_runs
+    # One more call on the finished run: it reads the results, reruns nothing.
+    run(["snakemake", "--report", "report.html"], smk)
+    html = (smk / "report.html").read_text()
+    figures = sorted(
+        str(p.relative_to(smk)) for p in (smk / "results").rglob("figures/*.png")
+    )
+    assert len(figures) == 2 * 3 + 1
+    for path in figures:
+        assert path in html, f"the report lacks {path}"
+    for table in ("results/mnist/metrics.csv", "results/summary.csv"):
+        assert table in html
+    # A caption of each kind, with the data set filled in. The report keeps
+    # them as JSON strings, line breaks escaped.
+    text = " ".join(html.replace("\\n", " ").split())
+    for words in (
+        "Test images of the mnist data set (top row)",
+        "against the code size",
+        "test digits placed by their 2-D codes",
+        "How training went, for every autoencoder of the curves sweep",
+        "Every model of the mnist sweep at every code size",
+    ):
+        assert words in text, words
 
 
 def test_second_runs_have_nothing_to_do(both_runs):

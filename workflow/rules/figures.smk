@@ -7,7 +7,13 @@ rule figure_reconstructions:
             for row in config["figures"]["reconstructions"][wildcards.dataset]
         ],
     output:
-        "results/{dataset}/figures/reconstructions.png",
+        report(
+            "results/{dataset}/figures/reconstructions.png",
+            caption="../report/reconstructions.rst",
+            category="{dataset}",
+            subcategory="all models",
+            labels={"what": "reconstructions"},
+        ),
     log:
         "logs/{dataset}/figures/reconstructions.log",
     params:
@@ -23,7 +29,13 @@ rule figure_error_vs_code_size:
     input:
         "results/{dataset}/metrics.csv",
     output:
-        figure="results/{dataset}/figures/error_vs_code_size.png",
+        figure=report(
+            "results/{dataset}/figures/error_vs_code_size.png",
+            caption="../report/error_vs_code_size.rst",
+            category="{dataset}",
+            subcategory="all models",
+            labels={"what": "error against code size"},
+        ),
         data="results/{dataset}/figures/error_vs_code_size.csv",
     log:
         "logs/{dataset}/figures/error_vs_code_size.log",
@@ -41,7 +53,13 @@ rule figure_codes_2d:
             model=config["figures"]["codes_2d"]["mnist"]["models"],
         ),
     output:
-        "results/mnist/figures/codes_2d.png",
+        report(
+            "results/mnist/figures/codes_2d.png",
+            caption="../report/codes_2d.rst",
+            category="mnist",
+            subcategory="all models",
+            labels={"what": "2-D codes"},
+        ),
     log:
         "logs/mnist/figures/codes_2d.log",
     params:
@@ -50,3 +68,27 @@ rule figure_codes_2d:
     shell:
         "aelab plot codes-2d --params {params.params_file} --dataset mnist "
         "--codes-dir results/mnist/codes --out {output} --log {log}"
+
+
+rule figure_training_curves:
+    input:
+        lambda wildcards: swept(
+            "results/{dataset}/training/{model}/latent-{latent}", wildcards.dataset
+        ),
+    output:
+        report(
+            "results/{dataset}/figures/training_curves.png",
+            caption="../report/training_curves.rst",
+            category="{dataset}",
+            subcategory="all models",
+            labels={"what": "training curves"},
+        ),
+    log:
+        "logs/{dataset}/figures/training_curves.log",
+    params:
+        params_file=PARAMS,
+        sweep=lambda wildcards: SWEEP[wildcards.dataset],
+    shell:
+        "aelab plot training-curves --params {params.params_file} "
+        "--dataset {wildcards.dataset} --training-dir results/{wildcards.dataset}/training "
+        "--out {output} --log {log}"

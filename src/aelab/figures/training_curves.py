@@ -28,7 +28,7 @@ def read_metric(folder: str | os.PathLike, name: str) -> pd.DataFrame | None:
     ``name`` is DVCLive's metric name, e.g. "test/squared_error". Returns
     None when the folder has no such file (a model without epochs).
     """
-    path = Path(folder) / "plots" / "metrics" / f"{name}.tsv"
+    path = Path(folder) / f"{name}.tsv"
     if not path.is_file():
         return None
     try:

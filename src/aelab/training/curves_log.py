@@ -3,17 +3,16 @@
 Each training job writes one DVCLive folder,
 ``results/<dataset>/training/<model>/latent-<k>/``:
 
-    plots/metrics/train/loss.tsv            training loss per image
-    plots/metrics/train/squared_error.tsv   squared error per image, training
-    plots/metrics/test/squared_error.tsv    squared error per image, test
-    plots/metrics/seconds.tsv               seconds the epoch took
-    plots/metrics/pretraining/rbm_<i>/reconstruction_error.tsv
-    metrics.json                            the last value of each
+    train/loss.tsv            training loss per image
+    train/squared_error.tsv   squared error per image, training images
+    test/squared_error.tsv    squared error per image, test images
+    seconds.tsv               seconds the epoch took
+    pretraining/rbm_<i>/reconstruction_error.tsv
 
 Every file has one row per epoch; its ``step`` column is the epoch (for
 fine-tuning, step 0 is the unrolled network before any fine-tuning, logged
 for pretrained models only). PCA and logistic PCA have no epochs: their
-folder holds only ``metrics.json`` with the training time.
+folder is empty. These are DVCLive's ``plots/metrics`` tables, moved up.
 
 DVCLive is told to stay a logger: it writes no dvc.yaml, saves no
 experiment and makes no report, so that several jobs can run at once under
@@ -27,8 +26,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -79,12 +80,6 @@ class TrainingCurves:
         self.bar.set_postfix(loss=f"{record['loss']:.3f}", **shown)
         self.bar.update()
 
-    def summary(self, **values: float) -> None:
-        """Values with no epoch (the training time), for metrics.json only."""
-        if self.live is not None:
-            for name, value in values.items():
-                self.live.log_metric(name, value, plot=False)
-
     def _log(
         self,
         step: int,
@@ -123,10 +118,14 @@ def training_curves(
             yield TrainingCurves(None, bar, label)
             return
         tmp = stack.enter_context(atomic_directory(folder))
-        live = _open_live(tmp)
-        curves = TrainingCurves(live, bar, label)
-        yield curves
+        if epochs == 0:
+            # Nothing to log; spare the job DVCLive's imports (seconds).
+            yield TrainingCurves(None, bar, label)
+            return
+        live = _open_live(tmp / "dvclive")
+        yield TrainingCurves(live, bar, label)
         live.end()
+        _keep_tables_only(tmp / "dvclive", tmp)
     log.info("%s: training curves written to %s", label, folder)
 
 
@@ -139,6 +138,20 @@ def _open_live(folder: os.PathLike) -> Any:
     return Live(
         os.fspath(folder), report=None, save_dvc_exp=False, dvcyaml=None
     )
+
+
+def _keep_tables_only(live_dir: Path, folder: Path) -> None:
+    """Move DVCLive's per-epoch tables into ``folder``; drop the rest.
+
+    DVCLive also writes metrics.json, the last value of each metric: it
+    repeats the model file's record, and a folder that held only tables is
+    what ``dvc plots show`` can be pointed at as a whole.
+    """
+    tables = live_dir / "plots" / "metrics"
+    if tables.is_dir():
+        for entry in tables.iterdir():
+            os.replace(entry, folder / entry.name)
+    shutil.rmtree(live_dir)
 
 
 def with_train_error(

@@ -99,8 +99,7 @@ def train_model(
                 monitor=monitor,
                 on_epoch=curves.fine_tuning_epoch,
             )
-        seconds = time.perf_counter() - start
-        curves.summary(train_seconds=seconds)
+    seconds = time.perf_counter() - start
 
     record = {
         "dataset": dataset,
