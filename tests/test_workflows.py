@@ -7,7 +7,10 @@ run has nothing to do, and that bad parameters stop them with a clear error.
 
 from __future__ import annotations
 
+import io
 import json
+import re
+import shutil
 import subprocess
 
 import numpy as np
@@ -73,7 +76,9 @@ def test_both_front_ends_write_the_same_files(both_runs):
 
     assert files(smk, ["data", "results"]) == files(dvc, declared)
     # Every autoencoder's curves, PCA's and logistic PCA's empty folders.
-    assert (dvc / "results/mnist/training/deep/latent-2/test/squared_error.tsv").is_file()
+    assert (
+        dvc / "results/mnist/training/deep/latent-2/test/squared_error.tsv"
+    ).is_file()
     assert not any((dvc / "results/mnist/training/pca/latent-2").iterdir())
 
 
@@ -175,7 +180,8 @@ def test_training_curves_are_the_same_in_both_front_ends(both_runs):
         # Step 0 is the unrolled network, then one row per fine-tuning epoch.
         assert test["step"].tolist() == [0, 1, 2, 3]
         np.testing.assert_array_equal(
-            test["squared_error"][1:], [h["test_squared_error"] for h in record["history"]]
+            test["squared_error"][1:],
+            [h["test_squared_error"] for h in record["history"]],
         )
 
 
@@ -280,3 +286,48 @@ def test_snakemake_takes_another_parameter_file_and_nothing_else(
     refused = run(["snakemake", "-n", "--config", "epochs=3"], project, check=False)
     assert refused.returncode != 0
     assert "instead of passing epochs with --config" in refused.stdout + refused.stderr
+
+
+def test_dvc_exp_run_reruns_only_the_stages_that_read_the_changed_key(
+    both_runs, tmp_path
+):
+    _, dvc, _ = both_runs
+    # A copy, so that the experiment leaves the shared run as it was.
+    project = tmp_path / "exp"
+    shutil.copytree(dvc, project, symlinks=True)
+    # Experiments start from a commit: the baseline run's dvc.lock joins it.
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-qm", "baseline run"], project)
+
+    result = run(["dvc", "exp", "run", "-S", "models.deep.learning_rate=0.02"], project)
+    ran = sorted(re.findall(r"Running stage '([^']+)'", result.stdout))
+    assert ran == sorted(
+        [
+            "mnist_train@deep-2",
+            "mnist_train@deep-3",
+            "mnist_evaluate@deep-2",
+            "mnist_evaluate@deep-3",
+            "collect@mnist",
+            "summary",
+            "plot_reconstructions@mnist",
+            "plot_error_vs_code_size@mnist",
+            "plot_training_curves@mnist",
+            "plot_codes_2d",
+        ]
+    )
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    assert params["models"]["deep"]["learning_rate"] == 0.02
+
+    # dvc exp show compares the experiment's metrics with the baseline's.
+    shown = run(["dvc", "exp", "show", "--csv"], project)
+    table = pd.read_csv(io.StringIO(shown.stdout))
+
+    def column(key):
+        return table[next(c for c in table.columns if c.endswith(key))]
+
+    rate = column("models.deep.learning_rate")
+    error = column("deep.latent_3.test_squared_error")
+    assert sorted(rate.dropna().unique()) == [0.01, 0.02]
+    assert error[rate == 0.02].nunique() == 1
+    assert error[rate == 0.02].iloc[0] != error[rate == 0.01].iloc[0]
+    assert column("pca.latent_3.test_squared_error").dropna().nunique() == 1

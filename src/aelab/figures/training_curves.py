@@ -105,8 +105,7 @@ def draw(
             transform=axes[0, 0].transAxes,
         )
     fig.suptitle(
-        f"{DATASET_TITLES.get(dataset, dataset)}: training curves of every "
-        "autoencoder",
+        f"{DATASET_TITLES.get(dataset, dataset)}: training curves of every autoencoder",
         fontsize=11,
     )
     save(fig, out_path)

@@ -66,7 +66,9 @@ class TrainingCurves:
     def pretraining_epoch(self, layer: int, record: dict[str, float]) -> None:
         self.bar.set_description_str(f"{self.label} RBM {layer}")
         self._log(record["epoch"], record, PRETRAINING_METRICS, f"rbm_{layer}/")
-        self.bar.set_postfix(reconstruction_error=f"{record['reconstruction_error']:.3f}")
+        self.bar.set_postfix(
+            reconstruction_error=f"{record['reconstruction_error']:.3f}"
+        )
         self.bar.update()
 
     def before_fine_tuning(self, values: dict[str, float]) -> None:
@@ -135,9 +137,7 @@ def _open_live(folder: os.PathLike) -> Any:
     # DVCLive says which experiment it logs to at INFO; with no experiment
     # saved that line would only mislead.
     logging.getLogger("dvclive").setLevel(logging.WARNING)
-    return Live(
-        os.fspath(folder), report=None, save_dvc_exp=False, dvcyaml=None
-    )
+    return Live(os.fspath(folder), report=None, save_dvc_exp=False, dvcyaml=None)
 
 
 def _keep_tables_only(live_dir: Path, folder: Path) -> None:

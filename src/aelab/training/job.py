@@ -66,9 +66,7 @@ def train_model(
     history: list[dict[str, float]] = []
     pretraining: dict[str, Any] | None = None
     label = f"{model_name} latent {latent_size}"
-    with curves_log.training_curves(
-        curves_dir, label, _epochs(settings)
-    ) as curves:
+    with curves_log.training_curves(curves_dir, label, _epochs(settings)) as curves:
         if settings["kind"] == "pca":
             model = pca.fit(images, latent_size, seed=seed)
         elif settings["kind"] == "logistic_pca":
@@ -88,7 +86,9 @@ def train_model(
                     len(test_images),
                 )
             if settings["pretraining"]:
-                pretraining = _pretrain(model, data, settings, seed, label, monitor, curves)
+                pretraining = _pretrain(
+                    model, data, settings, seed, label, monitor, curves
+                )
                 curves.before_fine_tuning(pretraining["before_fine_tuning"])
             history = loop.train(
                 model,
