@@ -66,11 +66,15 @@ def test_both_front_ends_write_the_same_files(both_runs):
         assert (smk / path).exists(), f"Snakemake did not write {path}"
         assert (dvc / path).exists(), f"DVC did not write {path}"
 
-    def files(project, folders):
+    def files(project, paths):
+        # Every file at or under ``paths``, bar git's and Snakemake's markers.
+        found = []
+        for path in paths:
+            top = project / path
+            found += [top] if top.is_file() else list(top.rglob("*"))
         return sorted(
             str(p.relative_to(project))
-            for folder in folders
-            for p in (project / folder).rglob("*")
+            for p in found
             if p.is_file() and p.name not in (".gitignore", ".snakemake_timestamp")
         )
 
