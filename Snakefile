@@ -42,6 +42,10 @@ wildcard_constraints:
     latent="[0-9]+",
 
 
+# `snakemake --report report.html`: one page with every figure and table.
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
@@ -73,7 +77,7 @@ rule all:
         expand(
             "results/{dataset}/figures/{figure}.png",
             dataset=DATASETS,
-            figure=["reconstructions", "error_vs_code_size"],
+            figure=["reconstructions", "error_vs_code_size", "training_curves"],
         ),
         "results/mnist/figures/codes_2d.png",
         REUTERS_OUTPUTS,

@@ -221,7 +221,11 @@ def test_snakemake_reruns_a_job_killed_while_writing_its_model(
         base64.b64decode(p.name).decode()
         for p in (project / ".snakemake/incomplete").iterdir()
     ]
-    assert incomplete == [MODEL]
+    # Both outputs of the train rule (the model, its folder of training
+    # curves) were marked; neither was left in place.
+    curves = MODEL.replace("/models/", "/training/").removesuffix(".pt")
+    assert sorted(incomplete) == sorted([MODEL, curves])
+    assert not (project / curves).exists()
 
     # The killed Snakemake left its lock behind; the documented fix.
     again = run(["snakemake", "--cores", "1", MODEL], project)

@@ -7,7 +7,10 @@ run has nothing to do, and that bad parameters stop them with a clear error.
 
 from __future__ import annotations
 
+import io
 import json
+import re
+import shutil
 import subprocess
 
 import numpy as np
@@ -56,26 +59,38 @@ def both_runs(tmp_path_factory, mnist_mirror):
 def test_both_front_ends_write_the_same_files(both_runs):
     smk, dvc, _ = both_runs
     declared = dvc_outputs(dvc)
-    # mnist fetch, prepare; curves; shuffled control; mnist train, evaluate;
-    # curves train, evaluate; control train, evaluate; collect (table,
-    # metrics) x 3; summary; figures (reconstructions x 3, error against
-    # code size x 3 with its data, codes_2d, deep_vs_shallow, denoising, the
-    # control's figure with its data); then Reuters: fetch, parse (2),
-    # prepare (3), train (3 runs), evaluate (2 per run), collect (table,
-    # metrics), figures (2).
+    # mnist fetch, prepare; curves; shuffled control; mnist train (model,
+    # curves folder), evaluate; curves train, evaluate; control train,
+    # evaluate; collect (table, metrics) x 3; summary; figures
+    # (reconstructions, error against code size with its data and training
+    # curves x 3, codes_2d, deep_vs_shallow, denoising, the control's figure
+    # with its data); then Reuters: fetch, parse (2), prepare (3), train (3
+    # runs), evaluate (2 per run), collect (table, metrics), figures (2).
     reuters = 1 + 2 + 3 + 3 + 6 + 2 + 2
-    family = 4 + 2 + 2 + 2 + 12 + 24 + 2 + 4 + 2 + 4 + 6 + 2 + 14
-    assert len(declared) == family + reuters
+    images = 4 + 2 + 2 + 2 + 24 + 24 + 4 + 4 + 4 + 4 + 6 + 2 + 17
+    assert len(declared) == images + reuters
     for path in declared:
-        assert (smk / path).is_file(), f"Snakemake did not write {path}"
-        assert (dvc / path).is_file(), f"DVC did not write {path}"
-    made_by_snakemake = sorted(
-        str(p.relative_to(smk))
-        for folder in ("data", "results")
-        for p in (smk / folder).rglob("*")
-        if p.is_file() and p.name != ".gitignore"
-    )
-    assert made_by_snakemake == declared
+        assert (smk / path).exists(), f"Snakemake did not write {path}"
+        assert (dvc / path).exists(), f"DVC did not write {path}"
+
+    def files(project, paths):
+        # Every file at or under ``paths``, bar git's and Snakemake's markers.
+        found = []
+        for path in paths:
+            top = project / path
+            found += [top] if top.is_file() else list(top.rglob("*"))
+        return sorted(
+            str(p.relative_to(project))
+            for p in found
+            if p.is_file() and p.name not in (".gitignore", ".snakemake_timestamp")
+        )
+
+    assert files(smk, ["data", "results"]) == files(dvc, declared)
+    # Every autoencoder's curves, PCA's and logistic PCA's empty folders.
+    assert (
+        dvc / "results/mnist/training/deep/latent-2/test/squared_error.tsv"
+    ).is_file()
+    assert not any((dvc / "results/mnist/training/pca/latent-2").iterdir())
 
 
 def test_both_front_ends_give_the_same_numbers(both_runs):
@@ -244,6 +259,50 @@ def test_pretrained_model_records_pretraining(both_runs):
     assert random_init["record"]["pretraining"] is None
 
 
+def test_training_curves_are_the_same_in_both_front_ends(both_runs):
+    import torch
+
+    smk, dvc, _ = both_runs
+    folder = "results/mnist/training/deep_pretrained/latent-3"
+    record = torch.load(
+        smk / "results/mnist/models/deep_pretrained/latent-3.pt", weights_only=True
+    )["record"]
+    for project in (smk, dvc):
+        test = pd.read_csv(project / folder / "test/squared_error.tsv", sep="\t")
+        # Step 0 is the unrolled network, then one row per fine-tuning epoch.
+        assert test["step"].tolist() == [0, 1, 2, 3]
+        np.testing.assert_array_equal(
+            test["squared_error"][1:],
+            [h["test_squared_error"] for h in record["history"]],
+        )
+
+
+def test_report_holds_every_figure_with_its_caption(both_runs):
+    smk, _, _ = both_runs
+    # One more call on the finished run: it reads the results, reruns nothing.
+    run(["snakemake", "--report", "report.html"], smk)
+    html = (smk / "report.html").read_text()
+    figures = sorted(
+        str(p.relative_to(smk)) for p in (smk / "results").rglob("figures/*.png")
+    )
+    assert len(figures) == 2 * 3 + 1
+    for path in figures:
+        assert path in html, f"the report lacks {path}"
+    for table in ("results/mnist/metrics.csv", "results/summary.csv"):
+        assert table in html
+    # A caption of each kind, with the data set filled in. The report keeps
+    # them as JSON strings, line breaks escaped.
+    text = " ".join(html.replace("\\n", " ").split())
+    for words in (
+        "Test images of the mnist data set (top row)",
+        "against the code size",
+        "test digits placed by their 2-D codes",
+        "How training went, for every autoencoder of the curves sweep",
+        "Every model of the mnist sweep at every code size",
+    ):
+        assert words in text, words
+
+
 def test_second_runs_have_nothing_to_do(both_runs):
     smk, dvc, _ = both_runs
     dry = run(["snakemake", "--cores", "1", "-n"], smk)
@@ -319,3 +378,48 @@ def test_snakemake_takes_another_parameter_file_and_nothing_else(
     refused = run(["snakemake", "-n", "--config", "epochs=3"], project, check=False)
     assert refused.returncode != 0
     assert "instead of passing epochs with --config" in refused.stdout + refused.stderr
+
+
+def test_dvc_exp_run_reruns_only_the_stages_that_read_the_changed_key(
+    both_runs, tmp_path
+):
+    _, dvc, _ = both_runs
+    # A copy, so that the experiment leaves the shared run as it was.
+    project = tmp_path / "exp"
+    shutil.copytree(dvc, project, symlinks=True)
+    # Experiments start from a commit: the baseline run's dvc.lock joins it.
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-qm", "baseline run"], project)
+
+    result = run(["dvc", "exp", "run", "-S", "models.deep.learning_rate=0.02"], project)
+    ran = sorted(re.findall(r"Running stage '([^']+)'", result.stdout))
+    assert ran == sorted(
+        [
+            "mnist_train@deep-2",
+            "mnist_train@deep-3",
+            "mnist_evaluate@deep-2",
+            "mnist_evaluate@deep-3",
+            "collect@mnist",
+            "summary",
+            "plot_reconstructions@mnist",
+            "plot_error_vs_code_size@mnist",
+            "plot_training_curves@mnist",
+            "plot_codes_2d",
+        ]
+    )
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    assert params["models"]["deep"]["learning_rate"] == 0.02
+
+    # dvc exp show compares the experiment's metrics with the baseline's.
+    shown = run(["dvc", "exp", "show", "--csv"], project)
+    table = pd.read_csv(io.StringIO(shown.stdout))
+
+    def column(key):
+        return table[next(c for c in table.columns if c.endswith(key))]
+
+    rate = column("models.deep.learning_rate")
+    error = column("deep.latent_3.test_squared_error")
+    assert sorted(rate.dropna().unique()) == [0.01, 0.02]
+    assert error[rate == 0.02].nunique() == 1
+    assert error[rate == 0.02].iloc[0] != error[rate == 0.01].iloc[0]
+    assert column("pca.latent_3.test_squared_error").dropna().nunique() == 1

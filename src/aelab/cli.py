@@ -25,6 +25,7 @@ FIGURES = (
     "reconstructions",
     "error-vs-code-size",
     "codes-2d",
+    "training-curves",
     "retrieval",
     "deep-vs-shallow",
     "denoising",
@@ -205,6 +206,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         args.out,
         dataset=args.dataset,
         test_path=args.test,
+        curves_dir=args.curves_dir,
     )
 
 
@@ -245,7 +247,12 @@ def cmd_summary(args: argparse.Namespace) -> None:
 
 
 def cmd_plot(args: argparse.Namespace) -> None:
-    from aelab.figures import codes_2d, error_vs_code_size, reconstructions
+    from aelab.figures import (
+        codes_2d,
+        error_vs_code_size,
+        reconstructions,
+        training_curves,
+    )
 
     params = load_params(args.params)
     figures = params["figures"]
@@ -274,6 +281,15 @@ def cmd_plot(args: argparse.Namespace) -> None:
             args.table or MNIST_TABLE,
             args.out,
             args.data_out or Path(args.out).with_suffix(".csv"),
+        )
+    elif args.figure == "training-curves":
+        sweep = params["sweep"][args.dataset]
+        training_curves.draw(
+            args.training_dir or Path("results") / args.dataset / "training",
+            sweep["models"],
+            sweep["latent_sizes"],
+            args.out,
+            dataset=args.dataset,
         )
     else:
         figure = figures["codes_2d"].get(args.dataset)
@@ -470,6 +486,11 @@ def build_parser() -> argparse.ArgumentParser:
         "training (only recorded, never used to choose anything)",
     )
     p.add_argument("--out", required=True, help="model file to write (.pt)")
+    p.add_argument(
+        "--curves-dir",
+        help="folder for the per-epoch training curves, logged with DVCLive "
+        "(default: none are logged)",
+    )
     p.set_defaults(func=cmd_train)
 
     p = steps.add_parser("evaluate", parents=[common], **fmt, help="measure one model")
@@ -559,6 +580,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--model-file",
         help="the denoising model's .pt file (denoising; default: from "
         "figures.denoising in params.yaml)",
+    )
+    p.add_argument(
+        "--training-dir",
+        help="folder of MODEL/latent-K training curves from the train step "
+        "(training-curves; default: results/DATASET/training)",
     )
     p.set_defaults(func=cmd_plot)
 

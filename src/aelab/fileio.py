@@ -13,6 +13,7 @@ import contextlib
 import glob
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,3 +83,35 @@ def write_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
     """Write arrays to an uncompressed ``.npz`` file, atomically."""
     with atomic_output(path) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, **arrays)
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary folder; put it in the place of ``path`` on success.
+
+    For a folder that a library fills file by file (DVCLive's training
+    curves): the files are written into a temporary folder beside ``path``,
+    and the old folder, if any, is replaced only when the block succeeds. The
+    swap is two renames, not one, so a reader may find ``path`` missing for
+    an instant, never half written. On any exception the temporary folder is
+    removed and ``path`` is untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    prefix, suffix = f".{path.name}.", ".tmp"
+    # As in atomic_output: clear what a killed writer of this folder left.
+    for stale in path.parent.glob(f"{glob.escape(prefix)}{'?' * 8}{suffix}"):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=path.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_current_umask())
+        if path.exists():
+            old = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=path.parent))
+            os.replace(path, old / path.name)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

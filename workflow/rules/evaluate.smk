@@ -4,7 +4,13 @@ rule model_evaluate:
         train="data/{dataset}/prepared/train.npz",
         test="data/{dataset}/prepared/test.npz",
     output:
-        metrics="results/{dataset}/metrics/{model}/latent-{latent}.json",
+        metrics=report(
+            "results/{dataset}/metrics/{model}/latent-{latent}.json",
+            caption="../report/model_metrics.rst",
+            category="{dataset}",
+            subcategory="{model}",
+            labels={"what": "squared error (JSON)", "code size": "{latent}"},
+        ),
         codes="results/{dataset}/codes/{model}/latent-{latent}.npz",
     log:
         "logs/{dataset}/evaluate/{model}/latent-{latent}.log",
@@ -25,7 +31,13 @@ rule metrics_collect:
             wildcards.dataset,
         ),
     output:
-        table="results/{dataset}/metrics.csv",
+        table=report(
+            "results/{dataset}/metrics.csv",
+            caption="../report/metrics_table.rst",
+            category="{dataset}",
+            subcategory="all models",
+            labels={"what": "metrics table"},
+        ),
         summary="results/{dataset}/metrics.json",
     log:
         "logs/{dataset}/collect.log",
@@ -44,7 +56,12 @@ rule summary_write:
         recorded="workflow/recorded/runs.csv",
     output:
         markdown="results/summary.md",
-        table="results/summary.csv",
+        table=report(
+            "results/summary.csv",
+            caption="../report/summary.rst",
+            category="summary",
+            labels={"what": "the paper beside ours"},
+        ),
     log:
         "logs/summary.log",
     params:

@@ -7,7 +7,13 @@ rule figure_reconstructions:
             for row in config["figures"]["reconstructions"][wildcards.dataset]
         ],
     output:
-        "results/{dataset}/figures/reconstructions.png",
+        report(
+            "results/{dataset}/figures/reconstructions.png",
+            caption="../report/reconstructions.rst",
+            category="{dataset}",
+            subcategory="all models",
+            labels={"what": "reconstructions"},
+        ),
     log:
         "logs/{dataset}/figures/reconstructions.log",
     params:
@@ -23,7 +29,13 @@ rule figure_error_vs_code_size:
     input:
         "results/{dataset}/metrics.csv",
     output:
-        figure="results/{dataset}/figures/error_vs_code_size.png",
+        figure=report(
+            "results/{dataset}/figures/error_vs_code_size.png",
+            caption="../report/error_vs_code_size.rst",
+            category="{dataset}",
+            subcategory="all models",
+            labels={"what": "error against code size"},
+        ),
         data="results/{dataset}/figures/error_vs_code_size.csv",
     log:
         "logs/{dataset}/figures/error_vs_code_size.log",
@@ -41,7 +53,13 @@ rule figure_codes_2d:
             model=config["figures"]["codes_2d"]["mnist"]["models"],
         ),
     output:
-        "results/mnist/figures/codes_2d.png",
+        report(
+            "results/mnist/figures/codes_2d.png",
+            caption="../report/codes_2d.rst",
+            category="mnist",
+            subcategory="all models",
+            labels={"what": "2-D codes"},
+        ),
     log:
         "logs/mnist/figures/codes_2d.log",
     params:
@@ -61,7 +79,13 @@ rule figure_deep_vs_shallow:
             latent=config["figures"]["deep_vs_shallow"]["latent_sizes"],
         ),
     output:
-        "results/mnist/figures/deep_vs_shallow.png",
+        report(
+            "results/mnist/figures/deep_vs_shallow.png",
+            caption="../report/deep_vs_shallow.rst",
+            category="mnist",
+            subcategory="all models",
+            labels={"what": "deep against shallow"},
+        ),
     log:
         "logs/mnist/figures/deep_vs_shallow.log",
     params:
@@ -84,7 +108,13 @@ rule figure_denoising:
             latent=config["figures"]["denoising"]["latent_size"],
         ),
     output:
-        "results/mnist/figures/denoising.png",
+        report(
+            "results/mnist/figures/denoising.png",
+            caption="../report/denoising.rst",
+            category="mnist",
+            subcategory="all models",
+            labels={"what": "denoising"},
+        ),
     log:
         "logs/mnist/figures/denoising.log",
     params:
@@ -103,7 +133,13 @@ rule figure_error_vs_code_size_control:
         train="data/mnist/prepared/train.npz",
         test="data/mnist/prepared/test.npz",
     output:
-        figure="results/mnist/figures/error_vs_code_size_control.png",
+        figure=report(
+            "results/mnist/figures/error_vs_code_size_control.png",
+            caption="../report/error_vs_code_size_control.rst",
+            category="mnist",
+            subcategory="all models",
+            labels={"what": "the shuffled control"},
+        ),
         data="results/mnist/figures/error_vs_code_size_control.csv",
     log:
         "logs/mnist/figures/error_vs_code_size_control.log",
@@ -114,3 +150,27 @@ rule figure_error_vs_code_size_control:
         "--dataset mnist --table {input.table} --control {input.control} "
         "--train {input.train} --test {input.test} --out {output.figure} "
         "--data-out {output.data} --log {log}"
+
+
+rule figure_training_curves:
+    input:
+        lambda wildcards: swept(
+            "results/{dataset}/training/{model}/latent-{latent}", wildcards.dataset
+        ),
+    output:
+        report(
+            "results/{dataset}/figures/training_curves.png",
+            caption="../report/training_curves.rst",
+            category="{dataset}",
+            subcategory="all models",
+            labels={"what": "training curves"},
+        ),
+    log:
+        "logs/{dataset}/figures/training_curves.log",
+    params:
+        params_file=PARAMS,
+        sweep=lambda wildcards: SWEEP[wildcards.dataset],
+    shell:
+        "aelab plot training-curves --params {params.params_file} "
+        "--dataset {wildcards.dataset} --training-dir results/{wildcards.dataset}/training "
+        "--out {output} --log {log}"

@@ -116,7 +116,13 @@ rule reuters_figure_codes_2d:
             for row in REUTERS["figures"]["codes_2d"]
         ],
     output:
-        "results/reuters/figures/codes_2d.png",
+        report(
+            "results/reuters/figures/codes_2d.png",
+            caption="../report/reuters_codes_2d.rst",
+            category="reuters",
+            subcategory="all models",
+            labels={"what": "2-D codes"},
+        ),
     log:
         "logs/reuters/figures/codes_2d.log",
     params:
@@ -131,7 +137,13 @@ rule reuters_figure_retrieval:
     input:
         "results/reuters/retrieval.csv",
     output:
-        "results/reuters/figures/retrieval.png",
+        report(
+            "results/reuters/figures/retrieval.png",
+            caption="../report/retrieval.rst",
+            category="reuters",
+            subcategory="all models",
+            labels={"what": "retrieval"},
+        ),
     log:
         "logs/reuters/figures/retrieval.log",
     params:

@@ -3,7 +3,8 @@ rule model_train:
         train="data/{dataset}/prepared/train.npz",
         test="data/{dataset}/prepared/test.npz",
     output:
-        "results/{dataset}/models/{model}/latent-{latent}.pt",
+        model="results/{dataset}/models/{model}/latent-{latent}.pt",
+        curves=directory("results/{dataset}/training/{model}/latent-{latent}"),
     log:
         "logs/{dataset}/train/{model}/latent-{latent}.log",
     threads: config["compute"]["threads"]
@@ -15,4 +16,5 @@ rule model_train:
     shell:
         "aelab train --params {params.params_file} --dataset {wildcards.dataset} "
         "--model {wildcards.model} --latent {wildcards.latent} "
-        "--train {input.train} --test {input.test} --out {output} --log {log}"
+        "--train {input.train} --test {input.test} --out {output.model} "
+        "--curves-dir {output.curves} --log {log}"

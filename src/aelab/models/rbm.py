@@ -35,8 +35,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import torch
@@ -207,6 +208,7 @@ def train_rbm(
     name: str = "rbm",
     visible_units: str = "logistic",
     document_length: float = 1.0,
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
 ) -> tuple[RBM, list[dict[str, float]]]:
     """Train one RBM on ``data`` of shape (n, n_visible), resident on its device.
 
@@ -215,7 +217,8 @@ def train_rbm(
     every epoch visits them in the same order.
 
     Returns the RBM and one record per epoch (epoch, reconstruction squared
-    error per case, seconds).
+    error per case, seconds); ``on_epoch``, when given, is called with each
+    record as soon as it is complete.
 
     Raises
     ------
@@ -282,6 +285,8 @@ def train_rbm(
         history.append(
             {"epoch": epoch, "reconstruction_error": error, "seconds": seconds}
         )
+        if on_epoch is not None:
+            on_epoch(history[-1])
         log.info(
             "%s: pretraining epoch %d/%d  reconstruction error %.3f  %.1f s",
             name,
@@ -302,6 +307,7 @@ def pretrain_stack(
     name: str = "stack",
     bottom_visible_units: str = "logistic",
     document_length: float = 1.0,
+    on_epoch: Callable[[int, dict[str, float]], None] | None = None,
 ) -> tuple[list[RBM], list[list[dict[str, float]]]]:
     """Train RBMs greedily, one per pair of adjacent ``layer_sizes``.
 
@@ -314,6 +320,8 @@ def pretrain_stack(
     bottom RBM's visible units are ``bottom_visible_units``; the others are
     logistic, since they model hidden probabilities. ``document_length``
     is the bottom RBM's N when its units are constrained Poisson.
+    ``on_epoch``, when given, is called as ``on_epoch(layer, record)`` after
+    every epoch of every RBM, ``layer`` counting from 1.
     """
     generator = torch.Generator(device=data.device).manual_seed(seed)
     stack, histories = [], []
@@ -335,6 +343,7 @@ def pretrain_stack(
             name=label,
             visible_units=bottom_visible_units if index == 0 else "logistic",
             document_length=document_length,
+            on_epoch=None if on_epoch is None else partial(on_epoch, index + 1),
         )
         stack.append(rbm)
         histories.append(history)

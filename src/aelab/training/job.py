@@ -14,7 +14,7 @@ from aelab.data import reuters
 from aelab.data.prepared import check_pixels, load_prepared
 from aelab.errors import AelabError
 from aelab.models import autoencoder, logistic_pca, lsa, pca, rbm, store
-from aelab.training import loop
+from aelab.training import curves_log, loop
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +27,16 @@ def train_model(
     out_path: str | os.PathLike,
     dataset: str = "mnist",
     test_path: str | os.PathLike | None = None,
+    curves_dir: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
     """Fit one model on the prepared training images and save it.
 
     When ``test_path`` is given, an autoencoder's squared error per test
     image is measured after every ``evaluate.monitor_every`` epochs (and
     after pretraining), for the training curves only: nothing is selected
-    by it.
+    by it; so is the squared error of as many training images. With
+    ``curves_dir``, every epoch's numbers are also logged there with DVCLive
+    (see :mod:`aelab.training.curves_log`).
 
     Returns the record saved beside the weights: the model's settings, the
     seed, the device, the training time, the per-epoch history and, for a
@@ -73,42 +76,62 @@ def train_model(
     history: list[dict[str, float]] = []
     pretraining: dict[str, Any] | None = None
     label = f"{model_name} latent {latent_size}"
-    if settings["kind"] == "pca":
-        model = pca.fit(images, latent_size, seed=seed)
-    elif settings["kind"] == "lsa":
-        model = lsa.fit(images, latent_size, seed=seed)
-    elif settings["kind"] == "logistic_pca":
-        model, history = logistic_pca.fit(images, latent_size, settings, seed, device)
-    else:
-        model = autoencoder.build(settings, input_size, latent_size).to(device)
-        data = torch.from_numpy(images).to(device)  # (n, 784), resident
-        monitor = None
-        if test_path is not None:
-            every = params["evaluate"]["monitor_every"]
-            monitor = loop.squared_error_monitor(load_prepared(test_path)[0], every)
-        if settings["pretraining"]:
-            pretraining = _pretrain(
-                model, data, settings, seed, label, monitor, document_length
+    with curves_log.training_curves(curves_dir, label, _epochs(settings)) as curves:
+        if settings["kind"] == "pca":
+            model = pca.fit(images, latent_size, seed=seed)
+        elif settings["kind"] == "lsa":
+            model = lsa.fit(images, latent_size, seed=seed)
+        elif settings["kind"] == "logistic_pca":
+            model, history = logistic_pca.fit(
+                images, latent_size, settings, seed, device
             )
-        history = loop.train(model, data, settings, seed, name=label, monitor=monitor)
-    seconds = time.perf_counter() - start
+        else:
+            model = autoencoder.build(settings, input_size, latent_size).to(device)
+            data = torch.from_numpy(images).to(device)  # (n, 784), resident
+            monitor = None
+            if test_path is not None:
+                every = params["evaluate"]["monitor_every"]
+                test_images = load_prepared(test_path)[0]
+                monitor = curves_log.with_train_error(
+                    loop.squared_error_monitor(test_images, every),
+                    data,
+                    len(test_images),
+                )
+            if settings["pretraining"]:
+                pretraining = _pretrain(
+                    model, data, settings, seed, label, monitor, curves, document_length
+                )
+                curves.before_fine_tuning(pretraining["before_fine_tuning"])
+            history = loop.train(
+                model,
+                data,
+                settings,
+                seed,
+                name=label,
+                monitor=monitor,
+                on_epoch=curves.fine_tuning_epoch,
+            )
+        # The model is written before the curves folder is moved into place
+        # (when the with-block ends), so a job killed while writing it leaves
+        # neither output and Snakemake has nothing incomplete to complain of.
+        seconds = time.perf_counter() - start
 
-    record = {
-        "dataset": dataset,
-        "model": model_name,
-        "kind": settings["kind"],
-        "settings": settings,
-        "latent_size": latent_size,
-        "input_size": input_size,
-        "seed": seed,
-        "device": str(device),
-        "n_train": n_images,
-        "train_seconds": seconds,
-        "history": history,
-        "pretraining": pretraining,
-        "params": params,
-    }
-    store.save(out_path, model, record)
+        record = {
+            "dataset": dataset,
+            "model": model_name,
+            "kind": settings["kind"],
+            "settings": settings,
+            "latent_size": latent_size,
+            "input_size": input_size,
+            "seed": seed,
+            "device": str(device),
+            "n_train": n_images,
+            "train_seconds": seconds,
+            "history": history,
+            "pretraining": pretraining,
+            "params": params,
+        }
+        store.save(out_path, model, record)
     log.info(
         "%s: %s latent %d trained in %.1f s", out_path, model_name, latent_size, seconds
     )
@@ -122,6 +145,7 @@ def _pretrain(
     seed: int,
     label: str,
     monitor: loop.Monitor | None,
+    curves: curves_log.TrainingCurves,
     document_length: float = 1.0,
 ) -> dict[str, Any]:
     """Pretrain ``model``'s layers as a stack of RBMs and unroll them into it.
@@ -142,6 +166,7 @@ def _pretrain(
         name=label,
         bottom_visible_units=visible_units,
         document_length=document_length,
+        on_epoch=curves.pretraining_epoch,
     )
     rbm.unroll(stack, model)
     seconds = time.perf_counter() - start
@@ -168,3 +193,14 @@ def _pretrain(
         "before_fine_tuning": unrolled,
         "history": histories,
     }
+
+
+def _epochs(settings: dict[str, Any]) -> int:
+    """Every epoch the job will run, RBM pretraining included (for the bar)."""
+    if settings["kind"] != "autoencoder":
+        return 0
+    epochs = settings["epochs"]
+    if settings["pretraining"]:
+        n_rbms = len(settings["hidden_sizes"]) + 1
+        epochs += n_rbms * settings["pretraining"]["epochs"]
+    return epochs

@@ -68,6 +68,7 @@ def train(
     seed: int,
     name: str = "autoencoder",
     monitor: Monitor | None = None,
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
 ) -> list[dict[str, float]]:
     """Train ``model`` in place on ``images`` of shape (n, n_pixels).
 
@@ -88,6 +89,9 @@ def train(
         Called as ``monitor(model, epoch=epoch)`` (model in evaluation mode,
         no gradients) after each epoch; the numbers it returns join that
         epoch's record and log line.
+    on_epoch : callable, optional
+        Called with each epoch's record once it is complete (to log curves
+        or move a progress bar).
 
     Returns
     -------
@@ -147,6 +151,8 @@ def train(
         history.append(
             {"epoch": epoch, "loss": mean_loss, "seconds": seconds, **watched}
         )
+        if on_epoch is not None:
+            on_epoch(history[-1])
         extra = "".join(f"  {k} {v:.3f}" for k, v in watched.items())
         log.info(
             "%s: epoch %d/%d  loss %.3f%s  %.1f s  %.0f images/s",
