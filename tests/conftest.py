@@ -154,6 +154,19 @@ def tiny_params(files: dict, offline_mirror: str | None = None) -> dict:
     }
 
 
+def narrow_sweep(params: dict, models: list[str], latent_size: int) -> dict:
+    """``params`` with the MNIST sweep cut to ``models`` at one code size, and
+    the MNIST figures drawn from those, for tests that run few jobs. The
+    models must include those that ``params["summary"]`` names."""
+    params["sweep"]["mnist"] = {"models": models, "latent_sizes": [latent_size]}
+    figures = params["figures"]
+    figures["reconstructions"]["mnist"] = [
+        {"model": model, "latent_size": latent_size} for model in models
+    ]
+    figures["codes_2d"]["mnist"]["models"] = models
+    return params
+
+
 def cli_project(tmp_path: Path, monkeypatch, mnist_mirror, change=None) -> Path:
     """``tmp_path`` as the working directory of a tiny project for ``main()``.
 

@@ -20,7 +20,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import ROOT, make_project, tiny_params, venv_env
+from conftest import ROOT, make_project, narrow_sweep, tiny_params, venv_env
 
 MODELS = ["pca", "deep_pretrained"]
 # The training jobs (and the data preparation before them); evaluation is
@@ -77,13 +77,7 @@ def _params(mnist_mirror):
     params = tiny_params(files, offline_mirror=str(folder.parent))
     # One thread per job, so that two jobs share the node's two CPUs.
     params["compute"]["threads"] = 1
-    params["sweep"]["mnist"] = {"models": MODELS, "latent_sizes": [2]}
-    figures = params["figures"]
-    figures["reconstructions"]["mnist"] = [
-        {"model": model, "latent_size": 2} for model in MODELS
-    ]
-    figures["codes_2d"]["mnist"]["models"] = MODELS
-    return params
+    return narrow_sweep(params, MODELS, 2)
 
 
 def test_training_jobs_run_as_slurm_jobs_with_a_local_runs_results(
@@ -128,9 +122,7 @@ def test_training_jobs_run_as_slurm_jobs_with_a_local_runs_results(
 
     # Every training job ran inside a SLURM job of its own, whose log the
     # plugin kept under .snakemake/slurm_logs/rule_model_train.
-    slurm_logs = {
-        p.stem: p for p in (cluster / ".snakemake/slurm_logs").rglob("*.log")
-    }
+    slurm_logs = {p.stem: p for p in (cluster / ".snakemake/slurm_logs").rglob("*.log")}
     jobs = set()
     for model in MODELS:
         log = (cluster / f"logs/mnist/train/{model}/latent-2.log").read_text()
