@@ -2,6 +2,7 @@
 # logic lives in the package under src/. Run `snakemake --cores N`.
 
 from aelab.config import load_params
+from aelab.training.devices import uses_gpu
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -36,6 +37,12 @@ def swept(pattern, dataset):
     )
 
 
+def gpus_per_job(model):
+    """The GPUs one training job of ``model`` asks for: 0 or 1."""
+    kind = config["models"][model]["kind"]
+    return int(uses_gpu(config["compute"]["device"], kind))
+
+
 wildcard_constraints:
     dataset="|".join(DATASETS),
     model="[a-z][a-z0-9_]*",
@@ -66,6 +73,22 @@ REUTERS_OUTPUTS = (
     if "reuters" in config
     else []
 )
+
+
+# On a cluster, these run on the host that runs Snakemake, not as cluster
+# jobs: the download needs the internet (which compute nodes often lack),
+# and the others take a second each, less than a job's time in the queue.
+localrules:
+    mnist_fetch,
+    metrics_collect,
+    summary_write,
+    figure_reconstructions,
+    figure_error_vs_code_size,
+    figure_codes_2d,
+    figure_training_curves,
+    figure_deep_vs_shallow,
+    figure_denoising,
+    figure_error_vs_code_size_control,
 
 
 rule all:

@@ -322,6 +322,26 @@ def _tiny_reuters_sha256() -> str:
 TINY_REUTERS_SHA256 = _tiny_reuters_sha256()
 
 
+def narrow_sweep(params: dict, models: list[str], latent_size: int) -> dict:
+    """``params`` with the MNIST sweep cut to ``models`` at one code size, and
+    the MNIST figures drawn from those, for tests that run few jobs. The
+    models must include those that ``params["summary"]`` names. The
+    denoising figure's model stays in the sweep (the figure needs a model
+    with a corruption), so the sweep is ``models`` plus that one."""
+    denoiser = params["figures"]["denoising"]["model"]
+    swept = [*models, *([denoiser] if denoiser not in models else [])]
+    params["sweep"]["mnist"] = {"models": swept, "latent_sizes": [latent_size]}
+    figures = params["figures"]
+    figures["reconstructions"]["mnist"] = [
+        {"model": model, "latent_size": latent_size} for model in models
+    ]
+    figures["codes_2d"]["mnist"]["models"] = models
+    figures["deep_vs_shallow"]["models"] = models
+    figures["deep_vs_shallow"]["latent_sizes"] = [latent_size]
+    figures["denoising"]["latent_size"] = latent_size
+    return params
+
+
 def cli_project(tmp_path: Path, monkeypatch, mnist_mirror, change=None) -> Path:
     """``tmp_path`` as the working directory of a tiny project for ``main()``.
 

@@ -196,9 +196,10 @@ def test_snakemake_reruns_a_job_killed_while_writing_its_model(
     log = tmp_path / "snakemake.out"
     with open(log, "w") as out:
         # A session of its own, so that the whole run (Snakemake and its job)
-        # can be killed at once, as by a power cut.
+        # can be killed at once, as by a power cut. Two cores, so that the
+        # job gets compute.threads threads, as the clean run does.
         child = subprocess.Popen(
-            ["snakemake", "--cores", "1", MODEL],
+            ["snakemake", "--cores", "2", MODEL],
             cwd=project,
             env=env,
             stdout=out,
@@ -228,13 +229,13 @@ def test_snakemake_reruns_a_job_killed_while_writing_its_model(
     assert not (project / curves).exists()
 
     # The killed Snakemake left its lock behind; the documented fix.
-    again = run(["snakemake", "--cores", "1", MODEL], project)
+    again = run(["snakemake", "--cores", "2", MODEL], project)
     assert again.returncode != 0
     assert "Directory cannot be locked" in again.stdout + again.stderr
     assert "--unlock" in again.stdout + again.stderr
     assert run(["snakemake", "--unlock"], project).returncode == 0
 
-    rerun = run(["snakemake", "--cores", "1", MODEL], project)
+    rerun = run(["snakemake", "--cores", "2", MODEL], project)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert "localrule model_train:" in rerun.stderr
     assert "curves_make" not in rerun.stderr  # its outputs were complete

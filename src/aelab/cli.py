@@ -178,14 +178,29 @@ def _use_threads(args: argparse.Namespace, params: dict) -> None:
     """Give torch ``--threads``, else ``compute.threads`` from params.yaml."""
     import torch  # only the steps that compute need it; it is slow to import
 
-    torch.set_num_threads(args.threads or params["compute"]["threads"])
+    configured = params["compute"]["threads"]
+    threads = args.threads or configured
+    torch.set_num_threads(threads)
+    log.info("PyTorch uses %d CPU thread(s)", torch.get_num_threads())
+    if threads != configured:
+        # Snakemake passes a rule's threads, which it lowers to --cores.
+        log.info(
+            "--threads %d differs from compute.threads %d: the last digits of "
+            "the results can differ from a run with %d",
+            threads,
+            configured,
+            configured,
+        )
 
 
 def cmd_train(args: argparse.Namespace) -> None:
+    from aelab.config import model_settings
+    from aelab.training import devices
     from aelab.training.job import train_model
 
     params = load_params(args.params)
     _use_threads(args, params)
+    devices.log_scheduler()
     if args.dataset == REUTERS:
         runs = _reuters_settings(params, args.params)["runs"]
         sizes = [run["latent_size"] for run in runs if run["model"] == args.model]
@@ -198,16 +213,19 @@ def cmd_train(args: argparse.Namespace) -> None:
             args.dataset,
             sizes,
         )
-    train_model(
-        params,
-        args.model,
-        args.latent,
-        args.train,
-        args.out,
-        dataset=args.dataset,
-        test_path=args.test,
-        curves_dir=args.curves_dir,
-    )
+    kind = model_settings(params, args.model)["kind"]
+    # Several training jobs on one host with several GPUs: one device each.
+    with devices.device_slot(params["compute"]["device"], kind):
+        train_model(
+            params,
+            args.model,
+            args.latent,
+            args.train,
+            args.out,
+            dataset=args.dataset,
+            test_path=args.test,
+            curves_dir=args.curves_dir,
+        )
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:

@@ -19,7 +19,8 @@ rule model_evaluate:
         params_file=PARAMS,
         n_reconstructions=config["evaluate"]["n_reconstructions"],
     shell:
-        "aelab evaluate --params {params.params_file} --model-file {input.model} "
+        "aelab evaluate --params {params.params_file} --threads {threads} "
+        "--model-file {input.model} "
         "--train {input.train} --test {input.test} --metrics {output.metrics} "
         "--codes {output.codes} --log {log}"
 

@@ -5,6 +5,14 @@ REUTERS = config["reuters"]
 REUTERS_FILE = config["data"]["reuters"]["file"]["name"]
 
 
+# On a cluster these run where Snakemake runs (see the Snakefile).
+localrules:
+    reuters_fetch,
+    reuters_collect,
+    reuters_figure_codes_2d,
+    reuters_figure_retrieval,
+
+
 rule reuters_fetch:
     output:
         f"data/reuters/raw/{REUTERS_FILE}",
@@ -60,13 +68,15 @@ rule reuters_train:
     log:
         "logs/reuters/train/{model}/latent-{latent}.log",
     threads: config["compute"]["threads"]
+    resources:
+        gpu=lambda wildcards: gpus_per_job(wildcards.model),
     params:
         params_file=PARAMS,
         settings=lambda wildcards: config["models"][wildcards.model],
         compute=config["compute"],
     shell:
         "aelab train --params {params.params_file} --dataset reuters "
-        "--model {wildcards.model} --latent {wildcards.latent} "
+        "--model {wildcards.model} --latent {wildcards.latent} --threads {threads} "
         "--train {input.train} --out {output} --log {log}"
 
 

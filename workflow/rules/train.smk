@@ -8,6 +8,10 @@ rule model_train:
     log:
         "logs/{dataset}/train/{model}/latent-{latent}.log",
     threads: config["compute"]["threads"]
+    resources:
+        # One GPU per job that may use one: `--resources gpu=K` runs at most
+        # K at once (each takes its own device), and on SLURM each asks for one.
+        gpu=lambda wildcards: gpus_per_job(wildcards.model),
     params:
         params_file=PARAMS,
         settings=lambda wildcards: config["models"][wildcards.model],
@@ -15,6 +19,6 @@ rule model_train:
         monitor_every=config["evaluate"]["monitor_every"],
     shell:
         "aelab train --params {params.params_file} --dataset {wildcards.dataset} "
-        "--model {wildcards.model} --latent {wildcards.latent} "
+        "--model {wildcards.model} --latent {wildcards.latent} --threads {threads} "
         "--train {input.train} --test {input.test} --out {output.model} "
         "--curves-dir {output.curves} --log {log}"

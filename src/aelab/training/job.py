@@ -63,6 +63,9 @@ def train_model(
         )
     torch.manual_seed(seed)
     device = loop.pick_device(params["compute"]["device"])
+    if device.type == "cuda" and device.index is None:
+        # Name the device that a device slot made current, for the record.
+        device = torch.device("cuda", torch.cuda.current_device())
     log.info(
         "%s latent %d: %d training images, device %s, %d CPU threads",
         model_name,
