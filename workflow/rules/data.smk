@@ -3,6 +3,8 @@ rule mnist_fetch:
         expand("data/mnist/raw/{name}", name=MNIST_FILES),
     log:
         "logs/mnist/fetch.log",
+    benchmark:
+        "logs/benchmarks/mnist/fetch.tsv"
     params:
         params_file=PARAMS,
         files=config["data"]["mnist"]["files"],
@@ -18,6 +20,8 @@ rule mnist_prepare:
         test="data/mnist/prepared/test.npz",
     log:
         "logs/mnist/prepare.log",
+    benchmark:
+        "logs/benchmarks/mnist/prepare.tsv"
     params:
         params_file=PARAMS,
         max_train_images=config["data"]["mnist"]["max_train_images"],
@@ -33,6 +37,8 @@ rule curves_make:
         test="data/curves/prepared/test.npz",
     log:
         "logs/curves/make.log",
+    benchmark:
+        "logs/benchmarks/curves/make.tsv"
     params:
         params_file=PARAMS,
         settings=config["data"]["curves"],
@@ -50,6 +56,8 @@ rule mnist_shuffled_make:
         test="data/mnist_shuffled/prepared/test.npz",
     log:
         "logs/mnist_shuffled/make.log",
+    benchmark:
+        "logs/benchmarks/mnist_shuffled/make.tsv"
     params:
         params_file=PARAMS,
         settings=config["data"]["mnist_shuffled"],

@@ -14,6 +14,8 @@ rule model_evaluate:
         codes="results/{dataset}/codes/{model}/latent-{latent}.npz",
     log:
         "logs/{dataset}/evaluate/{model}/latent-{latent}.log",
+    benchmark:
+        "logs/benchmarks/{dataset}/evaluate/{model}/latent-{latent}.tsv"
     threads: config["compute"]["threads"]
     params:
         params_file=PARAMS,
@@ -42,6 +44,8 @@ rule metrics_collect:
         summary="results/{dataset}/metrics.json",
     log:
         "logs/{dataset}/collect.log",
+    benchmark:
+        "logs/benchmarks/{dataset}/collect.tsv"
     params:
         params_file=PARAMS,
         sweep=lambda wildcards: SWEEP[wildcards.dataset],
@@ -65,6 +69,8 @@ rule summary_write:
         ),
     log:
         "logs/summary.log",
+    benchmark:
+        "logs/benchmarks/summary.tsv"
     params:
         params_file=PARAMS,
         summary=config["summary"],

@@ -16,6 +16,8 @@ rule figure_reconstructions:
         ),
     log:
         "logs/{dataset}/figures/reconstructions.log",
+    benchmark:
+        "logs/benchmarks/{dataset}/figures/reconstructions.tsv"
     params:
         params_file=PARAMS,
         rows=lambda wildcards: config["figures"]["reconstructions"][wildcards.dataset],
@@ -39,6 +41,8 @@ rule figure_error_vs_code_size:
         data="results/{dataset}/figures/error_vs_code_size.csv",
     log:
         "logs/{dataset}/figures/error_vs_code_size.log",
+    benchmark:
+        "logs/benchmarks/{dataset}/figures/error_vs_code_size.tsv"
     params:
         params_file=PARAMS,
     shell:
@@ -62,6 +66,8 @@ rule figure_codes_2d:
         ),
     log:
         "logs/mnist/figures/codes_2d.log",
+    benchmark:
+        "logs/benchmarks/mnist/figures/codes_2d.tsv"
     params:
         params_file=PARAMS,
         figure=config["figures"]["codes_2d"]["mnist"],
@@ -88,6 +94,8 @@ rule figure_deep_vs_shallow:
         ),
     log:
         "logs/mnist/figures/deep_vs_shallow.log",
+    benchmark:
+        "logs/benchmarks/mnist/figures/deep_vs_shallow.tsv"
     params:
         params_file=PARAMS,
         figure=config["figures"]["deep_vs_shallow"],
@@ -117,6 +125,8 @@ rule figure_denoising:
         ),
     log:
         "logs/mnist/figures/denoising.log",
+    benchmark:
+        "logs/benchmarks/mnist/figures/denoising.tsv"
     params:
         params_file=PARAMS,
         figure=config["figures"]["denoising"],
@@ -143,6 +153,8 @@ rule figure_error_vs_code_size_control:
         data="results/mnist/figures/error_vs_code_size_control.csv",
     log:
         "logs/mnist/figures/error_vs_code_size_control.log",
+    benchmark:
+        "logs/benchmarks/mnist/figures/error_vs_code_size_control.tsv"
     params:
         params_file=PARAMS,
     shell:
@@ -167,6 +179,8 @@ rule figure_training_curves:
         ),
     log:
         "logs/{dataset}/figures/training_curves.log",
+    benchmark:
+        "logs/benchmarks/{dataset}/figures/training_curves.tsv"
     params:
         params_file=PARAMS,
         sweep=lambda wildcards: SWEEP[wildcards.dataset],

@@ -18,6 +18,8 @@ rule reuters_fetch:
         f"data/reuters/raw/{REUTERS_FILE}",
     log:
         "logs/reuters/fetch.log",
+    benchmark:
+        "logs/benchmarks/reuters/fetch.tsv"
     params:
         params_file=PARAMS,
         settings=config["data"]["reuters"]["file"],
@@ -34,6 +36,8 @@ rule reuters_parse:
         counts="data/reuters/parsed/counts.json",
     log:
         "logs/reuters/parse.log",
+    benchmark:
+        "logs/benchmarks/reuters/parse.tsv"
     params:
         params_file=PARAMS,
     shell:
@@ -50,6 +54,8 @@ rule reuters_prepare:
         summary="data/reuters/prepared/summary.json",
     log:
         "logs/reuters/prepare.log",
+    benchmark:
+        "logs/benchmarks/reuters/prepare.tsv"
     params:
         params_file=PARAMS,
         vocabulary_size=config["data"]["reuters"]["vocabulary_size"],
@@ -67,6 +73,8 @@ rule reuters_train:
         "results/reuters/models/{model}/latent-{latent}.pt",
     log:
         "logs/reuters/train/{model}/latent-{latent}.log",
+    benchmark:
+        "logs/benchmarks/reuters/train/{model}/latent-{latent}.tsv"
     threads: config["compute"]["threads"]
     resources:
         gpu=lambda wildcards: gpus_per_job(wildcards.model),
@@ -89,6 +97,8 @@ rule reuters_evaluate:
         codes="results/reuters/codes/{model}/latent-{latent}.npz",
     log:
         "logs/reuters/evaluate/{model}/latent-{latent}.log",
+    benchmark:
+        "logs/benchmarks/reuters/evaluate/{model}/latent-{latent}.tsv"
     threads: config["compute"]["threads"]
     params:
         params_file=PARAMS,
@@ -110,6 +120,8 @@ rule reuters_collect:
         summary="results/reuters/metrics.json",
     log:
         "logs/reuters/collect.log",
+    benchmark:
+        "logs/benchmarks/reuters/collect.tsv"
     params:
         params_file=PARAMS,
         runs=REUTERS["runs"],
@@ -135,6 +147,8 @@ rule reuters_figure_codes_2d:
         ),
     log:
         "logs/reuters/figures/codes_2d.log",
+    benchmark:
+        "logs/benchmarks/reuters/figures/codes_2d.tsv"
     params:
         params_file=PARAMS,
         rows=REUTERS["figures"]["codes_2d"],
@@ -156,6 +170,8 @@ rule reuters_figure_retrieval:
         ),
     log:
         "logs/reuters/figures/retrieval.log",
+    benchmark:
+        "logs/benchmarks/reuters/figures/retrieval.tsv"
     params:
         params_file=PARAMS,
         rows=REUTERS["figures"]["retrieval"],

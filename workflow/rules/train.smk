@@ -7,6 +7,8 @@ rule model_train:
         curves=directory("results/{dataset}/training/{model}/latent-{latent}"),
     log:
         "logs/{dataset}/train/{model}/latent-{latent}.log",
+    benchmark:
+        "logs/benchmarks/{dataset}/train/{model}/latent-{latent}.tsv"
     threads: config["compute"]["threads"]
     resources:
         # One GPU per job that may use one: `--resources gpu=K` runs at most
