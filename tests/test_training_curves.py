@@ -8,6 +8,7 @@ loop computed and saved in the model file.
 from __future__ import annotations
 
 import ast
+import shutil
 import sys
 from pathlib import Path
 
@@ -133,6 +134,17 @@ def test_figure_draws_every_model_with_epochs(trained):
     )
     assert drawn == 2
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_figure_draws_more_models_than_ten_colours(tmp_path, trained):
+    # The default MNIST sweep has eleven models; each gets its own colour.
+    folder = tmp_path / "training"
+    shutil.copytree(trained / CURVES / "deep", folder / "deep")
+    names = ["deep"] + [f"model_{i}" for i in range(11)]
+    for name in names[1:]:
+        shutil.copytree(trained / CURVES / "deep", folder / name)
+    drawn = training_curves.draw(folder, names, [3], tmp_path / "many.png")
+    assert drawn == len(names)
 
 
 def test_figure_names_the_missing_training_folder(trained):

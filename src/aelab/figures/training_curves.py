@@ -60,7 +60,10 @@ def draw(
         squeeze=False,
         sharex="col",
     )
-    colours = dict(zip(models, plt.get_cmap("tab10").colors, strict=False))
+    # Ten distinct colours while they last (the default sweep has eleven
+    # MNIST models), then twenty.
+    palette = plt.get_cmap("tab10" if len(models) <= 10 else "tab20").colors
+    colours = {model: palette[i % len(palette)] for i, model in enumerate(models)}
     drawn = 0
     for column, size in enumerate(latent_sizes):
         error_ax, loss_ax = axes[0, column], axes[1, column]
