@@ -60,6 +60,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--main-job", default="logs/benchmarks", type=Path)
     parser.add_argument("--device", default="auto")
     parser.add_argument(
+        "--threads",
+        type=int,
+        default=os.cpu_count(),
+        help="CPU threads for PyTorch (default: every core of this machine, "
+        "not compute.threads, which is per job of a parallel workflow)",
+    )
+    parser.add_argument(
         "--usual-budget",
         type=float,
         default=300.0,
@@ -85,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     params = yaml.safe_load(args.params.read_text())
     device = loop.pick_device(args.device)
-    torch.set_num_threads(params["compute"]["threads"])
+    torch.set_num_threads(args.threads)
     train_images = torch.from_numpy(load_prepared(args.data / "train.npz")[0])
     test_images = torch.from_numpy(load_prepared(args.data / "test.npz")[0])
     n_images = args.images or (60000 if device.type == "cuda" else 20000)
