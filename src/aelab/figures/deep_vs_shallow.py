@@ -11,12 +11,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
 from aelab.data.prepared import load_prepared
-from aelab.errors import AelabError
 from aelab.figures.codes_2d import scatter
-from aelab.figures.common import load_codes, plt, save
+from aelab.figures.common import digit_grid, load_codes, plt, save, showcase_rows
 
 
 def draw(
@@ -32,20 +29,8 @@ def draw(
     The scatter plots are drawn when 2 is among ``latent_sizes``.
     """
     images, _ = load_prepared(test_path)
-    rows = []
-    indices = None
-    for size in latent_sizes:
-        for model in models:
-            codes = load_codes(Path(codes_dir) / model / f"latent-{size}.npz")
-            if indices is None:
-                indices = codes["showcase_indices"]
-            elif not np.array_equal(indices, codes["showcase_indices"]):
-                raise AelabError(
-                    f"{codes_dir}: the codes of {model} at {size}-D show other "
-                    "test images than the first row's. Run the evaluate step of "
-                    "every model again with the same evaluate.n_reconstructions."
-                )
-            rows.append((f"{model}\n{size}-D", codes["showcase_reconstructions"]))
+    runs = [(model, size) for size in latent_sizes for model in models]
+    indices, rows = showcase_rows(codes_dir, runs)
     rows.insert(0, ("original", images[indices]))
     with_codes = 2 in latent_sizes
 
@@ -55,14 +40,7 @@ def draw(
         2, 1, height_ratios=[0.85 * len(rows), 3.4 if with_codes else 0.01]
     )
     axes = top.subplots(len(rows), n_cols, squeeze=False)
-    for row, (label, shown) in enumerate(rows):
-        for col in range(n_cols):
-            ax = axes[row, col]
-            picture = np.clip(shown[col], 0, 1).reshape(28, 28)
-            ax.imshow(picture, cmap="gray", vmin=0, vmax=1)
-            ax.set_xticks([])
-            ax.set_yticks([])
-        axes[row, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
+    digit_grid(axes, rows, fontsize=8)
     top.suptitle("Test digits and their reconstructions, deep against shallow")
 
     if with_codes:

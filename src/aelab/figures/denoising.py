@@ -5,12 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from aelab.data.prepared import load_prepared
 from aelab.errors import AelabError
-from aelab.figures.common import load_codes, plt, save
+from aelab.figures.common import digit_grid, load_codes, plt, save
 from aelab.models import regularizers, store
 
 
@@ -52,14 +51,7 @@ def draw(
     n_cols = len(shown)
     size = (0.8 * n_cols + 1.2, 2.7)
     fig, axes = plt.subplots(3, n_cols, figsize=size, squeeze=False)
-    for row, (label, pictures) in enumerate(rows):
-        for col in range(n_cols):
-            ax = axes[row, col]
-            picture = np.clip(pictures[col], 0, 1).reshape(28, 28)
-            ax.imshow(picture, cmap="gray", vmin=0, vmax=1)
-            ax.set_xticks([])
-            ax.set_yticks([])
-        axes[row, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+    digit_grid(axes, rows)
     fig.suptitle(
         f"Denoising: corrupted test digits and {Path(model_path).parent.name}'s "
         "reconstructions",

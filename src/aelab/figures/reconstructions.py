@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
-
-import numpy as np
 
 from aelab.data.prepared import load_prepared
-from aelab.errors import AelabError
-from aelab.figures.common import DATASET_TITLES, load_codes, plt, save
+from aelab.figures.common import DATASET_TITLES, digit_grid, plt, save, showcase_rows
 
 
 def draw(
@@ -26,21 +22,7 @@ def draw(
     evaluate step's showcase images).
     """
     images, _ = load_prepared(test_path)
-    pictures = []
-    indices = None
-    for model, latent_size in rows:
-        codes = load_codes(Path(codes_dir) / model / f"latent-{latent_size}.npz")
-        if indices is None:
-            indices = codes["showcase_indices"]
-        elif not np.array_equal(indices, codes["showcase_indices"]):
-            raise AelabError(
-                f"{codes_dir}: the codes of {model} at {latent_size}-D show other "
-                "test images than the first row's. Run the evaluate step of "
-                "every model again with the same evaluate.n_reconstructions."
-            )
-        pictures.append(
-            (f"{model}\n{latent_size}-D", codes["showcase_reconstructions"])
-        )
+    indices, pictures = showcase_rows(codes_dir, list(rows))
     pictures.insert(0, ("original", images[indices]))
 
     n_cols = len(indices)
@@ -50,18 +32,7 @@ def draw(
         figsize=(0.8 * n_cols + 1.2, 0.85 * len(pictures)),
         squeeze=False,
     )
-    for row, (label, shown) in enumerate(pictures):
-        for col in range(n_cols):
-            ax = axes[row, col]
-            ax.imshow(
-                np.clip(shown[col], 0, 1).reshape(28, 28),
-                cmap="gray",
-                vmin=0,
-                vmax=1,
-            )
-            ax.set_xticks([])
-            ax.set_yticks([])
-        axes[row, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+    digit_grid(axes, pictures)
     title = DATASET_TITLES.get(dataset, dataset)
     fig.suptitle(f"{title} test images and their reconstructions", fontsize=10)
     save(fig, out_path)
