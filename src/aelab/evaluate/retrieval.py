@@ -154,7 +154,9 @@ def collect_retrieval(
                 f"{path}: retrieval metrics missing for model '{model}' at "
                 f"latent size {size}. Run the evaluate step for it first."
             ) from None
-        for k, fraction in job["fraction_same_class"].items():
+        # JSON keys are strings: order the rows by the number retrieved.
+        by_number = sorted(job["fraction_same_class"].items(), key=lambda i: int(i[0]))
+        for k, fraction in by_number:
             rows.append(
                 {
                     "dataset": job["dataset"],
