@@ -287,10 +287,14 @@ def test_report_holds_every_figure_with_its_caption(both_runs):
     figures = sorted(
         str(p.relative_to(smk)) for p in (smk / "results").rglob("figures/*.png")
     )
-    assert len(figures) == 2 * 3 + 1
+    # Reconstructions, error against code size and training curves of three
+    # image data sets; MNIST's 2-D codes, deep against shallow, denoising and
+    # control figures; Reuters' 2-D codes and retrieval.
+    assert len(figures) == 3 * 3 + 4 + 2
     for path in figures:
         assert path in html, f"the report lacks {path}"
-    for table in ("results/mnist/metrics.csv", "results/summary.csv"):
+    tables = ("results/mnist/metrics.csv", "results/summary.csv")
+    for table in (*tables, "results/reuters/retrieval.csv"):
         assert table in html
     # A caption of each kind, with the data set filled in. The report keeps
     # them as JSON strings, line breaks escaped.

@@ -116,7 +116,13 @@ rule reuters_collect:
             for run in REUTERS["runs"]
         ],
     output:
-        table="results/reuters/retrieval.csv",
+        table=report(
+            "results/reuters/retrieval.csv",
+            caption="../report/retrieval_table.rst",
+            category="reuters",
+            subcategory="all models",
+            labels={"what": "retrieval table"},
+        ),
         summary="results/reuters/metrics.json",
     log:
         "logs/reuters/collect.log",
