@@ -44,7 +44,7 @@ def test_missing_keys_take_their_defaults():
     params = validate_params(SWEEP)
     assert params["models"]["shallow"]["code_activation"] == "sigmoid"
     assert params["models"]["deep"]["batch_size"] == 100  # from the definition
-    assert params["compute"] == {"device": "auto", "seed": 0, "threads": 2}
+    assert params["compute"] == {"device": "auto", "seed": 0, "threads": 1}
     assert params["data"]["offline_mirror"] is None
     assert params["data"]["mnist"]["files"]["test_labels"]["sha256"].startswith(
         "ff7bcfd4"

@@ -346,7 +346,7 @@ def test_changing_one_model_reruns_only_its_jobs(both_runs, tmp_path):
     [
         (
             lambda p: p["sweep"]["mnist"]["models"].append("deeep"),
-            "'sweep.mnist.models[5]': unknown model 'deeep'",
+            "'sweep.mnist.models[6]': unknown model 'deeep'",
         ),
         (
             lambda p: p["sweep"]["curves"]["latent_sizes"].append(-3),
@@ -411,6 +411,11 @@ def test_dvc_exp_run_reruns_only_the_stages_that_read_the_changed_key(
             "plot_error_vs_code_size@mnist",
             "plot_training_curves@mnist",
             "plot_codes_2d",
+            # The tiny deep-against-shallow figure shows the deep model, and
+            # the control figure reads MNIST's table; the denoising figure
+            # reads only the denoising model and its codes.
+            "plot_deep_vs_shallow",
+            "plot_error_vs_code_size_control",
         ]
     )
     params = yaml.safe_load((project / "params.yaml").read_text())
