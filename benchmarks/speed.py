@@ -69,9 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--usual-budget",
         type=float,
-        default=300.0,
+        default=400.0,
         help="seconds of training after which the usual way stops trying to "
-        "reach the targets (default 300)",
+        "reach the targets (default 400)",
     )
     parser.add_argument(
         "--images",

@@ -234,3 +234,16 @@ def test_document_pretraining_needs_a_softmax_output():
         "'sigmoid' cannot be pretrained as a stack of RBMs"
     )
     assert "use softmax" in str(caught.value)
+
+
+@pytest.mark.parametrize("model", ["lsa", "reuters_deep_pretrained"])
+def test_document_models_are_refused_in_an_image_sweep(tmp_path, model):
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["sweep"]["mnist"]["models"].append(model)
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    with pytest.raises(AelabError) as error:
+        load_params(path)
+    assert f"'sweep.mnist.models[11]': model '{model}' is for documents" in str(
+        error.value
+    )

@@ -216,7 +216,7 @@ def test_a_non_finite_penalised_loss_stops_training():
         ),
         (
             np.full((3, 784), np.nan, dtype=np.float32),
-            r"pixel values run from nan to nan",
+            r"some pixel values are NaN or infinite",
         ),
     ],
 )

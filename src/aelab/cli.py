@@ -213,6 +213,8 @@ def cmd_train(args: argparse.Namespace) -> None:
             args.dataset,
             sizes,
         )
+    if args.train is None:
+        args.train = Path("data") / args.dataset / "prepared" / "train.npz"
     kind = model_settings(params, args.model)["kind"]
     # Several training jobs on one host with several GPUs: one device each.
     with devices.device_slot(params["compute"]["device"], kind):
@@ -496,7 +498,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="a model name from params.yaml")
     p.add_argument("--latent", required=True, type=_positive, help="code size")
     p.add_argument(
-        "--train", default="data/mnist/prepared/train.npz", help="prepared images"
+        "--train", help="prepared images (default: data/DATASET/prepared/train.npz)"
     )
     p.add_argument(
         "--test",
@@ -514,10 +516,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = steps.add_parser("evaluate", parents=[common], **fmt, help="measure one model")
     p.add_argument("--model-file", required=True, help="a train step's .pt file")
     p.add_argument(
-        "--train", default="data/mnist/prepared/train.npz", help="prepared images"
+        "--train",
+        help="prepared images (default: data/D/prepared/train.npz, D the data "
+        "set the model was trained on)",
     )
     p.add_argument(
-        "--test", default="data/mnist/prepared/test.npz", help="prepared images"
+        "--test",
+        help="prepared images (default: data/D/prepared/test.npz, as --train)",
     )
     p.add_argument("--metrics", required=True, help="JSON file to write")
     p.add_argument("--codes", required=True, help="npz file to write")

@@ -180,6 +180,17 @@ def _check_model_names(params: dict[str, Any], source: str) -> None:
                     f"model '{name}'. Use one defined under 'models' "
                     f"({', '.join(sorted(defined))}), or define it there."
                 )
+            settings = defined[name]
+            documents = settings.get("kind") == "lsa" or (
+                settings.get("loss") == "softmax_cross_entropy"
+            )
+            if documents:
+                raise AelabError(
+                    f"{source}: key 'sweep.{dataset}.models[{index}]': model "
+                    f"'{name}' is for documents (LSA, or a softmax output over "
+                    "word probabilities), not images. Use it in reuters.runs, "
+                    f"or put an image model in sweep.{dataset}.models."
+                )
         rows = params["figures"]["reconstructions"].get(dataset, [])
         for index, row in enumerate(rows):
             key = f"figures.reconstructions.{dataset}[{index}]"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +32,11 @@ def load_prepared(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
         raise AelabError(
             f"{path}: prepared data not found. Run the prepare step first."
         ) from None
-    except (OSError, ValueError, KeyError) as err:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        reason = str(err).split(". ")[0]  # not numpy's advice to unpickle
         raise AelabError(
-            f"{path}: not a prepared data file with 'images' and 'labels' ({err}). "
+            f"{path}: not a prepared data file with 'images' and 'labels' "
+            f"({reason}). "
             "Check that the path names the prepare step's train.npz or test.npz; "
             "if it does, delete it and run the prepare step again."
         ) from None
@@ -41,6 +44,11 @@ def load_prepared(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
         raise AelabError(
             f"{path}: expected images of shape (n, {PIXELS}) and n labels, found "
             f"{images.shape} and {labels.shape}. Run the prepare step again."
+        )
+    if len(images) == 0:
+        raise AelabError(
+            f"{path}: holds no images. Run the prepare step again, or point at "
+            "a split that has some."
         )
     return images, labels
 
@@ -60,8 +68,13 @@ def check_pixels(images: np.ndarray, source: str | os.PathLike) -> None:
         )
     if images.size == 0:
         return
+    if not np.isfinite(images).all():
+        raise AelabError(
+            f"{source}: some pixel values are NaN or infinite. Make the file "
+            "again from the raw images (the prepare step writes finite values)."
+        )
     low, high = float(images.min()), float(images.max())
-    if not (np.isfinite(low) and np.isfinite(high) and low >= 0 and high <= 1):
+    if not (low >= 0 and high <= 1):
         raise AelabError(
             f"{source}: pixel values run from {low:g} to {high:g}, outside [0, 1]. "
             "Scale them into [0, 1] before saving (divide 0-255 pixels by 255), "

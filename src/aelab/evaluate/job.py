@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from aelab.data.prepared import load_prepared
+from aelab.data.prepared import check_pixels, load_prepared
 from aelab.evaluate import subspace
 from aelab.evaluate.reconstruction import (
     encode_and_reconstruct,
@@ -23,13 +24,16 @@ log = logging.getLogger(__name__)
 
 def evaluate_model(
     model_path: str | os.PathLike,
-    train_path: str | os.PathLike,
-    test_path: str | os.PathLike,
+    train_path: str | os.PathLike | None,
+    test_path: str | os.PathLike | None,
     metrics_path: str | os.PathLike,
     codes_path: str | os.PathLike,
     n_reconstructions: int,
 ) -> dict[str, Any]:
     """Measure one trained model and write its metrics (JSON) and codes (npz).
+
+    ``train_path`` and ``test_path`` default (None) to the prepared splits of
+    the data set the model was trained on.
 
     The metrics hold the squared error per image on the training and test
     images. The codes file holds the test codes (n_test, latent_size), the
@@ -37,10 +41,15 @@ def evaluate_model(
     test images with their indices.
     """
     model, record = store.load(model_path)
+    prepared = Path("data") / record["dataset"] / "prepared"
+    train_path = train_path or prepared / "train.npz"
+    test_path = test_path or prepared / "test.npz"
     errors = {}
     angle = None
     for split, path in (("train", train_path), ("test", test_path)):
         images, labels = load_prepared(path)
+        check_pixels(images, path)
+        images = images.astype(np.float32, copy=False)  # the models' dtype
         codes, recons = encode_and_reconstruct(model, images)
         errors[split] = squared_error_per_image(images, recons)
         linear = record["kind"] == "autoencoder" and subspace.is_linear(

@@ -7,6 +7,7 @@ import os
 import time
 from typing import Any
 
+import numpy as np
 import torch
 
 from aelab.config import model_settings
@@ -53,13 +54,21 @@ def train_model(
     else:
         images, _ = load_prepared(train_path)
         check_pixels(images, train_path)
+        images = images.astype(np.float32, copy=False)  # the models' dtype
         document_length = 1.0
     n_images, input_size = images.shape
-    if latent_size > min(input_size, n_images):
+    # PCA-like methods find at most as many directions as there are images.
+    bound = (
+        input_size if settings["kind"] == "autoencoder" else min(input_size, n_images)
+    )
+    if latent_size > bound:
+        sizes_key = (
+            "reuters.runs" if dataset == "reuters" else f"sweep.{dataset}.latent_sizes"
+        )
         raise AelabError(
             f"latent size {latent_size} for model '{model_name}' exceeds what "
             f"{train_path} allows ({n_images} images of {input_size} pixels). "
-            "Use a smaller size in sweep.latent_sizes."
+            f"Use a smaller size in {sizes_key}."
         )
     torch.manual_seed(seed)
     device = loop.pick_device(params["compute"]["device"])
