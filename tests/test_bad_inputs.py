@@ -88,3 +88,17 @@ def test_an_empty_split_is_named(project, capsys):
     write_split(project / "empty.npz", np.zeros((0, 784), dtype=np.float32))
     assert train("--train", "empty.npz", "--out", "m.pt") == 1
     assert "empty.npz: holds no images" in capsys.readouterr().err
+
+
+def test_make_shuffled_refuses_a_0_255_source(project, capsys):
+    source = project / "raw"
+    bytes_ = np.full((5, 784), 255, dtype=np.uint8)
+    write_split(source / "train.npz", bytes_)
+    write_split(source / "test.npz", bytes_)
+    code = main(["make-shuffled", "--params", "params.yaml",
+                 "--source", str(source), "--out", "shuffled"])  # fmt: skip
+    assert code == 1
+    assert "train.npz: images are uint8, not floats in [0, 1]" in (
+        capsys.readouterr().err
+    )
+    assert not (project / "shuffled").exists()

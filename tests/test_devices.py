@@ -41,6 +41,7 @@ def fake_devices(tmp_path, monkeypatch):
         ("cuda", "logistic_pca", True, True),
         ("cuda:1", "autoencoder", True, False),  # the user chose the device
         ("auto", "pca", False, False),  # PCA is fitted on the CPU
+        ("auto", "lsa", False, False),  # so is LSA
         ("cpu", "autoencoder", False, False),
         ("mps", "autoencoder", False, False),
     ],

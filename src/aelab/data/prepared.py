@@ -82,6 +82,17 @@ def check_pixels(images: np.ndarray, source: str | os.PathLike) -> None:
         )
 
 
+def load_images(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """A prepared split that a model will read: float32 images in [0, 1].
+
+    :func:`load_prepared`, then :func:`check_pixels`; float64 images are
+    narrowed to the models' float32.
+    """
+    images, labels = load_prepared(path)
+    check_pixels(images, path)
+    return images.astype(np.float32, copy=False), labels
+
+
 def write_prepared(
     out_dir: str | os.PathLike, splits: dict[str, np.ndarray]
 ) -> dict[str, int]:

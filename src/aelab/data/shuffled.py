@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aelab.data.prepared import load_prepared, write_prepared
+from aelab.data.prepared import load_images, write_prepared
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def make_shuffled(
     streams = np.random.SeedSequence(seed).spawn(2)
     splits = {}
     for split, stream in zip(("train", "test"), streams, strict=True):
-        images, _ = load_prepared(Path(source_dir) / f"{split}.npz")
+        images, _ = load_images(Path(source_dir) / f"{split}.npz")
         if split == "train":
             images = images[:max_train_images]
         splits[split] = shuffle_pixels(images, np.random.default_rng(stream))

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from aelab.data.prepared import check_pixels, load_prepared
+from aelab.data.prepared import load_images
 from aelab.evaluate import subspace
 from aelab.evaluate.reconstruction import (
     encode_and_reconstruct,
@@ -46,15 +46,11 @@ def evaluate_model(
     test_path = test_path or prepared / "test.npz"
     errors = {}
     angle = None
+    linear = record["kind"] == "autoencoder" and subspace.is_linear(record["settings"])
     for split, path in (("train", train_path), ("test", test_path)):
-        images, labels = load_prepared(path)
-        check_pixels(images, path)
-        images = images.astype(np.float32, copy=False)  # the models' dtype
+        images, labels = load_images(path)
         codes, recons = encode_and_reconstruct(model, images)
         errors[split] = squared_error_per_image(images, recons)
-        linear = record["kind"] == "autoencoder" and subspace.is_linear(
-            record["settings"]
-        )
         if split == "train" and linear:
             angle = subspace.largest_principal_angle(model, images)
     # After the loop, images/labels/codes/recons are the test split's.

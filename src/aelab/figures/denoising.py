@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from aelab.data.prepared import load_prepared
+from aelab.data.prepared import load_images
 from aelab.errors import AelabError
 from aelab.figures.common import digit_grid, load_codes, plt, save
 from aelab.models import regularizers, store
@@ -33,7 +33,7 @@ def draw(
             f"{model_path}: model '{record['model']}' was trained without a "
             "corruption; figures.denoising.model must name a denoising model."
         )
-    images, _ = load_prepared(test_path)
+    images, _ = load_images(test_path)
     shown = load_codes(codes_path)["showcase_indices"]
     clean = torch.from_numpy(images[shown])  # (n, 784)
     generator = torch.Generator().manual_seed(seed)

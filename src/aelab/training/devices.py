@@ -12,7 +12,7 @@ No slot is taken when a scheduler has already chosen the device: SLURM, for
 a job that asked for a GPU, sets ``CUDA_VISIBLE_DEVICES`` to the devices it
 granted, and the job uses those as they are. Nor when the job will not use a
 GPU: ``compute.device`` is ``cpu`` or names one device (``cuda:1``), the
-model is PCA (fitted on the CPU), or the host has no GPU.
+model is PCA or LSA (fitted on the CPU), or the host has no GPU.
 
 Two environment variables:
 
@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 SLOTS_DIR_ENV = "AELAB_DEVICE_SLOTS_DIR"
 FAKE_COUNT_ENV = "AELAB_FAKE_DEVICE_COUNT"
 
+# Models fitted on the CPU whatever compute.device says: PCA and LSA
+# (scikit-learn); they never need a GPU or a slot.
+CPU_KINDS = ("pca", "lsa")
+
 # How often a job waiting for a free slot looks again, and tells it waits.
 POLL_SECONDS = 0.5
 REPORT_EVERY_SECONDS = 60.0
@@ -49,7 +53,7 @@ REPORT_EVERY_SECONDS = 60.0
 def uses_gpu(device_setting: str, model_kind: str) -> bool:
     """Whether a training job with this ``compute.device`` and model kind may
     use a GPU (the workflow then gives its rule the resource gpu=1)."""
-    return device_setting not in ("cpu", "mps") and model_kind != "pca"
+    return device_setting not in ("cpu", "mps") and model_kind not in CPU_KINDS
 
 
 def wants_slot(device_setting: str, model_kind: str) -> bool:

@@ -7,12 +7,11 @@ import os
 import time
 from typing import Any
 
-import numpy as np
 import torch
 
 from aelab.config import model_settings
 from aelab.data import reuters
-from aelab.data.prepared import check_pixels, load_prepared
+from aelab.data.prepared import load_images
 from aelab.errors import AelabError
 from aelab.models import autoencoder, logistic_pca, lsa, pca, rbm, store
 from aelab.training import curves_log, loop
@@ -52,9 +51,7 @@ def train_model(
         document_length = float(counts.sum() / counts.shape[0])
         test_path = None  # the test monitor measures images' squared error
     else:
-        images, _ = load_prepared(train_path)
-        check_pixels(images, train_path)
-        images = images.astype(np.float32, copy=False)  # the models' dtype
+        images, _ = load_images(train_path)
         document_length = 1.0
     n_images, input_size = images.shape
     # PCA-like methods find at most as many directions as there are images.
@@ -103,7 +100,7 @@ def train_model(
             monitor = None
             if test_path is not None:
                 every = params["evaluate"]["monitor_every"]
-                test_images = load_prepared(test_path)[0]
+                test_images = load_images(test_path)[0]
                 monitor = curves_log.with_train_error(
                     loop.squared_error_monitor(test_images, every),
                     data,
